@@ -1,0 +1,52 @@
+// The client port: one TCP listener per --listen-client-urls entry serving gRPC and
+// HTTP/1.1 (the JSON gateway, /health, /version, /metrics) on the same address, as
+// etcd does. Each accepted connection is classified by its first bytes: the HTTP/2
+// connection preface ("PRI * HTTP/2.0") goes to the gRPC server, anything else is read
+// as HTTP/1.x.
+//
+// Threads: Start() spawns the listener's I/O threads; the handler runs on them and must
+// not block for long. Stop() closes the listening sockets and joins the threads;
+// connections already handed to gRPC are gRPC's to close.
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace etcpp::api {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+class ClientListener {
+ public:
+  // `url` is http://host:port. `grpc_server` must outlive the listener.
+  static base::Result<std::unique_ptr<ClientListener>> Start(const std::string& url,
+                                                             grpc::Server* grpc_server,
+                                                             HttpHandler http_handler,
+                                                             int io_threads = 2);
+  ~ClientListener();
+  void Stop();
+
+  // The bound port (useful when the URL asked for port 0).
+  int port() const;
+
+ private:
+  struct Impl;
+  explicit ClientListener(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Splits "http://host:port" into host and port; the error names the URL.
+base::Result<std::pair<std::string, int>> ParseHostPort(const std::string& url);
+
+}  // namespace etcpp::api

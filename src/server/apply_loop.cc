@@ -1,0 +1,133 @@
+// The apply loop: the backend's owner. Applies committed entries in log order, keeps
+// the consistent index in the same backend batch as the data, commits the backend on
+// its interval, and releases linearizable reads whose index has been applied.
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+
+#include "base/log.h"
+#include "server/convert.h"
+#include "server/server.h"
+
+namespace etcpp::server {
+
+void EtcdServer::PostApplyTask(std::function<void()> task) {
+  {
+    std::lock_guard lock(apply_mu_);
+    apply_tasks_.push_back(std::move(task));
+  }
+  apply_cv_.notify_one();
+}
+
+void EtcdServer::ApplyLoop() {
+  const auto batch_interval = std::chrono::milliseconds(config_.backend_batch_interval_ms);
+  while (true) {
+    std::deque<std::function<void()>> tasks;
+    {
+      std::unique_lock lock(apply_mu_);
+      apply_cv_.wait_for(lock, batch_interval, [this] {
+        return stopping_.load() || !apply_tasks_.empty() ||
+               (!reads_at_index_.empty() && reads_at_index_.begin()->first <= applied_index_.load());
+      });
+      if (stopping_.load() && apply_tasks_.empty()) break;
+      tasks.swap(apply_tasks_);
+    }
+    for (auto& task : tasks) task();
+    ReleaseReads();
+    base::Status committed = store_->CommitIfDue(std::chrono::steady_clock::now());
+    if (!committed.ok()) {
+      // The batch stays pending and is retried; the WAL still holds every entry.
+      base::Log(base::LogLevel::kError, "backend commit failed", {{"error", committed.ToString()}});
+    }
+  }
+}
+
+void EtcdServer::ReleaseReads() {
+  std::vector<ReadBatch> ready;
+  {
+    std::lock_guard lock(apply_mu_);
+    auto end = reads_at_index_.upper_bound(applied_index_.load());
+    for (auto it = reads_at_index_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    reads_at_index_.erase(reads_at_index_.begin(), end);
+  }
+  for (auto& batch : ready) {
+    for (auto& read : batch) boost::asio::post(*read_pool_, std::move(read));
+  }
+}
+
+void EtcdServer::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
+  for (const auto& entry : entries) {
+    // After a restart raft hands out again what the backend already holds.
+    if (entry.index() <= applied_index_.load()) continue;
+    ApplyEntry(entry);
+    base::Status status = backend_->SetConsistentIndex(entry.index());
+    ETCPP_ASSERT_MSG(status.ok(), status.ToString().c_str());
+    applied_index_ = entry.index();
+  }
+}
+
+void EtcdServer::ApplyEntry(const raftpb::Entry& entry) {
+  if (entry.type() != raftpb::ENTRY_NORMAL || entry.data().empty()) return;
+  serverpb::InternalRequest request;
+  // The entry was written by a member of this cluster; failing to parse it means a bug
+  // or a corrupt log, and skipping it would make this member diverge.
+  ETCPP_ASSERT_MSG(request.ParseFromString(entry.data()), "unparsable entry in the raft log");
+  base::Status error;
+  ApplyResult result = ApplyRequest(request, &error);
+  std::function<void(base::Result<ApplyResult>)> done;
+  {
+    std::lock_guard lock(waiters_mu_);
+    auto it = waiters_.find(request.id());
+    if (it == waiters_.end()) return;  // another member proposed it, or it timed out
+    done = std::move(it->second);
+    waiters_.erase(it);
+  }
+  if (error.ok()) {
+    done(std::move(result));
+  } else {
+    done(error);
+  }
+}
+
+namespace {
+
+// An MVCC error is an answer to the client, not a failure of the member: every member
+// applies the same entry and reaches the same error.
+template <typename Wire, typename Result>
+ApplyResult Answer(Result result, base::Status* error) {
+  Wire wire;
+  if (!result.ok()) {
+    *error = result.status();
+    return wire;
+  }
+  ToWire(std::move(result.value()), &wire);
+  return wire;
+}
+
+}  // namespace
+
+ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, base::Status* error) {
+  switch (request.request_case()) {
+    case serverpb::InternalRequest::kPut:
+      return Answer<etcdserverpb::PutResponse>(store_->Put(FromWire(request.put())), error);
+    case serverpb::InternalRequest::kDeleteRange:
+      return Answer<etcdserverpb::DeleteRangeResponse>(
+          store_->DeleteRange(FromWire(request.delete_range())), error);
+    case serverpb::InternalRequest::kTxn:
+      return Answer<etcdserverpb::TxnResponse>(store_->Txn(FromWire(request.txn())), error);
+    case serverpb::InternalRequest::kCompaction: {
+      etcdserverpb::CompactionResponse response;
+      *error = store_->Compact(request.compaction().revision());
+      response.mutable_header()->set_revision(store_->Rev());
+      return response;
+    }
+    case serverpb::InternalRequest::REQUEST_NOT_SET:
+      break;
+  }
+  // Only this member's own code proposes; an empty request is a bug.
+  ETCPP_ASSERT_MSG(false, "internal request without a request");
+  return etcdserverpb::CompactionResponse();
+}
+
+}  // namespace etcpp::server

@@ -1,0 +1,89 @@
+// The raft loop: the only thread that touches the RawNode and the raft storage.
+#include <chrono>
+
+#include "base/log.h"
+#include "server/member.h"
+#include "server/server.h"
+
+namespace etcpp::server {
+
+void EtcdServer::RaftLoop() {
+  using Clock = std::chrono::steady_clock;
+  const auto tick_interval = std::chrono::milliseconds(config_.heartbeat_interval_ms);
+  auto next_tick = Clock::now() + tick_interval;
+  while (!stopping_.load()) {
+    std::vector<Proposal> proposals;
+    ReadBatch reads;
+    {
+      std::unique_lock lock(raft_mu_);
+      raft_cv_.wait_until(lock, next_tick, [this] {
+        return stopping_.load() || !proposals_.empty() || !reads_waiting_.empty();
+      });
+      proposals.swap(proposals_);
+      reads.swap(reads_waiting_);
+    }
+    if (Clock::now() >= next_tick) {
+      node_->Tick();
+      next_tick += tick_interval;
+    }
+    for (auto& proposal : proposals) {
+      // A dropped proposal (no leader) is not answered here: its waiter times out with
+      // etcd's error, as etcd's does.
+      (void)node_->Propose(std::move(proposal.data));
+    }
+    if (!reads.empty()) {
+      // One ReadIndex round confirms leadership for every read that arrived meanwhile.
+      std::string context = std::to_string(++read_round_);
+      if (node_->ReadIndex(context).ok()) reads_in_round_[context] = std::move(reads);
+    }
+    while (node_->HasReady()) HandleReady(node_->GetReady());
+  }
+}
+
+void EtcdServer::HandleReady(raft::Ready ready) {
+  if (ready.soft_state) {
+    uint64_t old_leader = leader_.exchange(ready.soft_state->leader);
+    if (old_leader != ready.soft_state->leader) {
+      base::Log(base::LogLevel::kInfo, "raft leader changed",
+                {{"member-id", IdHex(member_id_)},
+                 {"leader", IdHex(ready.soft_state->leader)},
+                 {"role", raft::RoleName(ready.soft_state->role)}});
+    }
+  }
+  if (ready.hard_state) {
+    term_ = ready.hard_state->term();
+    commit_index_ = ready.hard_state->commit();
+  }
+  base::Status saved = raft_storage_->Save(ready.hard_state ? &*ready.hard_state : nullptr,
+                                           ready.entries,
+                                           ready.snapshot ? &*ready.snapshot : nullptr);
+  // Raft's promises (votes, acknowledgements) rest on this write; after a failed sync
+  // nothing may be acknowledged, so the member stops rather than carry on.
+  ETCPP_ASSERT_MSG(saved.ok(), saved.ToString().c_str());
+
+  for (const auto& read_state : ready.read_states) {
+    auto it = reads_in_round_.find(read_state.context);
+    if (it == reads_in_round_.end()) continue;
+    std::lock_guard lock(apply_mu_);
+    reads_at_index_.emplace(read_state.index, std::move(it->second));
+    reads_in_round_.erase(it);
+  }
+  if (!ready.read_states.empty()) apply_cv_.notify_one();
+
+  for (const auto& entry : ready.committed_entries) {
+    if (entry.type() != raftpb::ENTRY_CONF_CHANGE) continue;
+    raftpb::ConfChange change;
+    ETCPP_ASSERT(change.ParseFromString(entry.data()));
+    auto conf = node_->ApplyConfChange(change);
+    if (!conf.ok()) {
+      base::Log(base::LogLevel::kWarn, "refused a membership change",
+                {{"error", conf.status().ToString()}});
+    }
+  }
+  if (!ready.committed_entries.empty()) {
+    PostApplyTask([this, entries = std::move(ready.committed_entries)] { ApplyEntries(entries); });
+  }
+  node_->Advance();
+}
+
+}  // namespace etcpp::server

@@ -1,0 +1,131 @@
+// The client-facing side of EtcdServer: validation, proposals and their waiters, and
+// the two read paths (linearizable through ReadIndex, serializable at once).
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+
+#include "server/convert.h"
+#include "server/server.h"
+#include "server/validate.h"
+
+namespace etcpp::server {
+
+namespace {
+
+base::Status TooLarge() {
+  return base::Status(base::Code::kInvalidArgument, "etcdserver: request is too large");
+}
+
+}  // namespace
+
+void EtcdServer::Propose(serverpb::InternalRequest request,
+                         std::function<void(base::Result<ApplyResult>)> done) {
+  if (stopping_.load()) {
+    return done(base::Status(base::Code::kUnavailable, "etcdserver: server stopped"));
+  }
+  request.set_id(next_request_id_.fetch_add(1));
+  std::string data = request.SerializeAsString();
+  if (data.size() > config_.max_request_bytes) return done(TooLarge());
+  {
+    std::lock_guard lock(waiters_mu_);
+    waiters_.emplace(request.id(), std::move(done));
+  }
+  {
+    std::lock_guard lock(raft_mu_);
+    proposals_.push_back({std::move(data)});
+  }
+  raft_cv_.notify_one();
+}
+
+template <typename Response>
+void EtcdServer::ProposeAndWait(serverpb::InternalRequest request, Done<Response> done) {
+  Propose(std::move(request), [this, done = std::move(done)](base::Result<ApplyResult> result) {
+    if (!result.ok()) return done(result.status());
+    Response response = std::get<Response>(std::move(result.value()));
+    FillHeader(response.mutable_header());
+    done(std::move(response));
+  });
+}
+
+void EtcdServer::LinearizableRead(std::function<void()> read) {
+  {
+    std::lock_guard lock(raft_mu_);
+    reads_waiting_.push_back(std::move(read));
+  }
+  raft_cv_.notify_one();
+}
+
+void EtcdServer::Range(etcdserverpb::RangeRequest request, Done<etcdserverpb::RangeResponse> done) {
+  if (auto status = ValidateRange(request); !status.ok()) return done(status);
+  auto read = [this, request = std::move(request), done = std::move(done)] {
+    auto result = store_->Range(FromWire(request));
+    if (!result.ok()) return done(result.status());
+    etcdserverpb::RangeResponse response;
+    ToWire(std::move(result.value()), &response);
+    FillHeader(response.mutable_header());
+    done(std::move(response));
+  };
+  if (request.serializable()) {
+    boost::asio::post(*read_pool_, std::move(read));
+  } else {
+    LinearizableRead(std::move(read));
+  }
+}
+
+void EtcdServer::Put(etcdserverpb::PutRequest request, Done<etcdserverpb::PutResponse> done) {
+  if (auto status = ValidatePut(request); !status.ok()) return done(status);
+  serverpb::InternalRequest internal;
+  *internal.mutable_put() = std::move(request);
+  ProposeAndWait(std::move(internal), std::move(done));
+}
+
+void EtcdServer::DeleteRange(etcdserverpb::DeleteRangeRequest request,
+                             Done<etcdserverpb::DeleteRangeResponse> done) {
+  if (auto status = ValidateDeleteRange(request); !status.ok()) return done(status);
+  serverpb::InternalRequest internal;
+  *internal.mutable_delete_range() = std::move(request);
+  ProposeAndWait(std::move(internal), std::move(done));
+}
+
+void EtcdServer::Txn(etcdserverpb::TxnRequest request, Done<etcdserverpb::TxnResponse> done) {
+  if (auto status = ValidateTxn(request, config_.max_txn_ops); !status.ok()) return done(status);
+  if (IsReadOnly(request)) {
+    // A txn that only reads is served like a linearizable range: no raft entry.
+    LinearizableRead([this, request = std::move(request), done = std::move(done)] {
+      auto result = store_->Txn(FromWire(request));
+      if (!result.ok()) return done(result.status());
+      etcdserverpb::TxnResponse response;
+      ToWire(std::move(result.value()), &response);
+      FillHeader(response.mutable_header());
+      done(std::move(response));
+    });
+    return;
+  }
+  serverpb::InternalRequest internal;
+  *internal.mutable_txn() = std::move(request);
+  ProposeAndWait(std::move(internal), std::move(done));
+}
+
+void EtcdServer::Compact(etcdserverpb::CompactionRequest request,
+                         Done<etcdserverpb::CompactionResponse> done) {
+  serverpb::InternalRequest internal;
+  *internal.mutable_compaction() = std::move(request);
+  ProposeAndWait(std::move(internal), std::move(done));
+}
+
+void EtcdServer::HashKV(int64_t revision, Done<etcdserverpb::HashKVResponse> done) {
+  PostApplyTask([this, revision, done = std::move(done)] {
+    auto result = store_->HashKV(revision);
+    if (!result.ok()) return done(result.status());
+    etcdserverpb::HashKVResponse response;
+    response.mutable_header()->set_revision(result->revision);
+    FillHeader(response.mutable_header());
+    response.set_hash(result->hash);
+    response.set_compact_revision(result->compact_revision);
+    response.set_hash_revision(result->hash_revision);
+    done(std::move(response));
+  });
+}
+
+}  // namespace etcpp::server

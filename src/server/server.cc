@@ -1,0 +1,232 @@
+#include "server/server.h"
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <filesystem>
+
+#include "base/log.h"
+#include "server/member.h"
+#include "server/version.h"
+
+namespace etcpp::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string MemberKey(uint64_t id) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(id >> (56 - 8 * i));
+  return key;
+}
+
+base::Status Refuse(const std::string& message) {
+  return base::Status(base::Code::kFailedPrecondition, message);
+}
+
+}  // namespace
+
+base::Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const Config& config) {
+  std::unique_ptr<EtcdServer> server(new EtcdServer(config));
+  ETCPP_RETURN_IF_ERROR(server->Bootstrap());
+  server->StartThreads();
+  return server;
+}
+
+// Opens the data dir: a restart when it holds a WAL, else a new single cluster from
+// --initial-cluster. The backend is prepared before the WAL is created, so a crash in
+// between leaves no WAL and the next start simply bootstraps again.
+base::Status EtcdServer::Bootstrap() {
+  auto members = ParseInitialCluster(config_.initial_cluster, config_.initial_cluster_token);
+  if (!members.ok()) return members.status();
+  const serverpb::Member* self = nullptr;
+  for (const auto& m : *members) {
+    if (m.name() == config_.name) self = &m;
+  }
+  if (!self) {
+    return Refuse("couldn't find local name \"" + config_.name +
+                  "\" in the initial cluster configuration");
+  }
+  if (members->size() > 1) {
+    return Refuse("etcpp cannot run clusters of more than one member yet (--initial-cluster has " +
+                  std::to_string(members->size()) + ")");
+  }
+  fs::path member_dir = fs::path(config_.data_dir) / "member";
+  std::string wal_dir = config_.wal_dir.empty() ? (member_dir / "wal").string() : config_.wal_dir;
+  std::string snap_dir = (member_dir / "snap").string();
+
+  backend::Config backend_config;
+  backend_config.dir = (member_dir / "backend").string();
+  backend_config.batch_interval_ms = static_cast<int64_t>(config_.backend_batch_interval_ms);
+  backend_config.batch_ops_max = static_cast<int64_t>(config_.backend_batch_limit);
+  backend_config.quota_bytes = config_.BackendQuotaBytes();
+
+  bool restart = RaftStorage::Exists(wal_dir);
+  if (!restart && config_.initial_cluster_state == "existing") {
+    return Refuse("etcpp cannot join an existing cluster yet (--initial-cluster-state existing)");
+  }
+  std::error_code ec;
+  fs::create_directories(member_dir, ec);
+  if (ec) return base::Status(base::Code::kIoError, "cannot create " + member_dir.string() + ": " + ec.message());
+
+  if (restart) {
+    auto storage = RaftStorage::Open(wal_dir, snap_dir);
+    if (!storage.ok()) return storage.status();
+    raft_storage_ = std::move(*storage);
+    const wal::Metadata& meta = raft_storage_->metadata();
+    if (config_.initial_cluster_state == "new" && meta.member_id != self->id()) {
+      return Refuse("data dir " + config_.data_dir + " belongs to member " + IdHex(meta.member_id) +
+                    " of cluster " + IdHex(meta.cluster_id) + ", not to member " +
+                    IdHex(self->id()) + " (--name " + config_.name + ")");
+    }
+    member_id_ = meta.member_id;
+    cluster_id_ = meta.cluster_id;
+  } else {
+    member_id_ = self->id();
+    cluster_id_ = ComputeClusterId({self->id()});
+  }
+
+  auto backend = backend::Backend::Open(backend_config);
+  if (!backend.ok()) return backend.status();
+  backend_ = std::move(*backend);
+
+  if (!restart) {
+    serverpb::Member record = *self;
+    for (const auto& url : config_.advertise_client_urls) record.add_client_urls(url);
+    ETCPP_RETURN_IF_ERROR(backend_->Put(backend::Bucket::kMembers, MemberKey(record.id()),
+                                        record.SerializeAsString()));
+    ETCPP_RETURN_IF_ERROR(backend_->SetConsistentIndex(1));
+    ETCPP_RETURN_IF_ERROR(backend_->Commit());
+    raftpb::Snapshot bootstrap;
+    bootstrap.mutable_metadata()->set_index(1);
+    bootstrap.mutable_metadata()->set_term(1);
+    bootstrap.mutable_metadata()->mutable_conf_state()->add_voters(member_id_);
+    auto storage = RaftStorage::Create(wal_dir, snap_dir, {member_id_, cluster_id_}, bootstrap);
+    if (!storage.ok()) return storage.status();
+    raft_storage_ = std::move(*storage);
+  }
+
+  auto read = backend_->Read();
+  if (!read.ok()) return read.status();
+  ETCPP_RETURN_IF_ERROR(read->ForEach(backend::Bucket::kMembers, "", "",
+                                      [this](std::string_view, std::string_view value) {
+                                        serverpb::Member m;
+                                        if (m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                                          members_.push_back(std::move(m));
+                                        }
+                                        return true;
+                                      }));
+
+  auto store = mvcc::Store::Open(backend_.get());
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+
+  uint64_t applied = backend_->ConsistentIndex();
+  if (applied < raft_storage_->snapshot().metadata().index()) {
+    return base::Status(base::Code::kCorruption,
+                        "backend of " + config_.data_dir + " is at index " + std::to_string(applied) +
+                            ", behind the snapshot at " +
+                            std::to_string(raft_storage_->snapshot().metadata().index()));
+  }
+  applied_index_ = applied;
+  // etcd's request id layout: the low 16 bits of the member id, then a millisecond
+  // clock, then a counter, so ids stay unique across restarts of this member.
+  uint64_t now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+  next_request_id_ = (member_id_ << 48) | ((now_ms & ((uint64_t{1} << 40) - 1)) << 8);
+
+  raft::Config raft_config;
+  raft_config.id = member_id_;
+  raft_config.election_ticks =
+      static_cast<int>(config_.election_timeout_ms / config_.heartbeat_interval_ms);
+  raft_config.heartbeat_ticks = 1;
+  raft_config.storage = raft_storage_->memory();
+  raft_config.applied = applied;
+  raft_config.pre_vote = config_.pre_vote;
+  raft_config.check_quorum = true;
+  raft_config.random_seed =
+      member_id_ ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  auto node = raft::RawNode::Create(raft_config);
+  if (!node.ok()) return node.status();
+  node_ = std::move(*node);
+
+  base::Log(base::LogLevel::kInfo, restart ? "restarting member" : "starting a new member",
+            {{"member-id", IdHex(member_id_)},
+             {"cluster-id", IdHex(cluster_id_)},
+             {"data-dir", config_.data_dir},
+             {"applied-index", applied},
+             {"revision", store_->Rev()}});
+  return base::Status::Ok();
+}
+
+void EtcdServer::StartThreads() {
+  read_pool_ = std::make_unique<boost::asio::thread_pool>(2);
+  // A lone voter need not wait out an election timeout to lead (etcd's
+  // --initial-election-tick-advance has the same purpose).
+  if (config_.initial_election_tick_advance) node_->Campaign();
+  raft_thread_ = std::thread([this] { RaftLoop(); });
+  apply_thread_ = std::thread([this] { ApplyLoop(); });
+}
+
+EtcdServer::~EtcdServer() { Stop(); }
+
+void EtcdServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  raft_cv_.notify_all();
+  apply_cv_.notify_all();
+  if (raft_thread_.joinable()) raft_thread_.join();
+  if (apply_thread_.joinable()) apply_thread_.join();
+  if (read_pool_) read_pool_->join();
+  // Whatever was proposed and not applied is answered: the client must not hang.
+  std::map<uint64_t, std::function<void(base::Result<ApplyResult>)>> waiters;
+  {
+    std::lock_guard lock(waiters_mu_);
+    waiters.swap(waiters_);
+  }
+  for (auto& [id, done] : waiters) {
+    done(base::Status(base::Code::kUnavailable, "etcdserver: server stopped"));
+  }
+  if (store_) {
+    if (auto status = store_->Commit(); !status.ok()) {
+      base::Log(base::LogLevel::kError, "failed to commit the backend on stop",
+                {{"error", status.ToString()}});
+    }
+  }
+  base::Log(base::LogLevel::kInfo, "stopped member", {{"member-id", IdHex(member_id_)}});
+}
+
+void EtcdServer::FillHeader(etcdserverpb::ResponseHeader* header) const {
+  header->set_cluster_id(cluster_id_);
+  header->set_member_id(member_id_);
+  header->set_raft_term(term_.load());
+  if (header->revision() == 0) header->set_revision(store_->Rev());
+}
+
+etcdserverpb::ResponseHeader EtcdServer::Header() const {
+  etcdserverpb::ResponseHeader header;
+  FillHeader(&header);
+  return header;
+}
+
+etcdserverpb::StatusResponse EtcdServer::Status() const {
+  etcdserverpb::StatusResponse status;
+  FillHeader(status.mutable_header());
+  status.set_version(kEtcdVersion);
+  status.set_dbsize(backend_->SizeBytes().ok() ? *backend_->SizeBytes() : 0);
+  status.set_dbsizeinuse(backend_->SizeInUseBytes().ok() ? *backend_->SizeInUseBytes() : 0);
+  status.set_leader(leader_.load());
+  status.set_raftindex(commit_index_.load());
+  status.set_raftterm(term_.load());
+  status.set_raftappliedindex(applied_index_.load());
+  status.set_dbsizequota(config_.BackendQuotaBytes());
+  return status;
+}
+
+std::vector<serverpb::Member> EtcdServer::Members() const {
+  std::lock_guard lock(members_mu_);
+  return members_;
+}
+
+}  // namespace etcpp::server

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iterator>
 #include <cinttypes>
 #include <cstdio>
+#include <iterator>
 
 #include "wal/crc32c.h"
 #include "wal/file.h"

@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // And the full replay, twice over the same bytes: as the first and only (last) segment,
   // then as an earlier segment followed by the same bytes again (chain checked).
-  Replayer replayer(SnapshotMarker{mode & 0x0f, mode >> 4});
+  Replayer replayer(
+      SnapshotMarker{static_cast<uint64_t>(mode & 0x0f), static_cast<uint64_t>(mode >> 4)});
   auto end = replayer.ScanSegment("fuzz", bytes, 0, (mode & 1) != 0);
   if (end.ok()) {
     ETCPP_ASSERT(end->offset <= bytes.size());

@@ -34,8 +34,7 @@ int UniqueFd::Release() {
 }
 
 Status ErrnoStatus(std::string_view op, const std::string& path) {
-  return Status(Code::kIoError,
-                std::string(op) + " " + path + ": " + std::strerror(errno));
+  return Status(Code::kIoError, std::string(op) + " " + path + ": " + std::strerror(errno));
 }
 
 Result<UniqueFd> OpenFile(const std::string& path, int flags, int mode) {
@@ -68,8 +67,8 @@ Status ReadWholeFile(const std::string& path, std::string* out) {
   out->resize(static_cast<size_t>(st.st_size));
   size_t done = 0;
   while (done < out->size()) {
-    ssize_t n = ::pread(fd->get(), out->data() + done, out->size() - done,
-                        static_cast<off_t>(done));
+    ssize_t n =
+        ::pread(fd->get(), out->data() + done, out->size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus("read", path);
     if (n == 0) break;  // shrank while we read: keep what is there

@@ -106,12 +106,18 @@ void AppendSnapshot(std::string* out, const SnapshotMarker& marker, uint32_t* cr
 
 const char* DecodeStatusName(DecodeStatus status) {
   switch (status) {
-    case DecodeStatus::kOk: return "ok";
-    case DecodeStatus::kZeroHeader: return "zero header";
-    case DecodeStatus::kTruncatedHeader: return "truncated header";
-    case DecodeStatus::kBadLength: return "bad record length";
-    case DecodeStatus::kBadType: return "bad record type";
-    case DecodeStatus::kBadCrc: return "checksum mismatch";
+    case DecodeStatus::kOk:
+      return "ok";
+    case DecodeStatus::kZeroHeader:
+      return "zero header";
+    case DecodeStatus::kTruncatedHeader:
+      return "truncated header";
+    case DecodeStatus::kBadLength:
+      return "bad record length";
+    case DecodeStatus::kBadType:
+      return "bad record type";
+    case DecodeStatus::kBadCrc:
+      return "checksum mismatch";
   }
   return "unknown";
 }

@@ -67,11 +67,11 @@ void AppendSnapshot(std::string* out, const SnapshotMarker& marker, uint32_t* cr
 
 enum class DecodeStatus {
   kOk,
-  kZeroHeader,        // an all-zero header: preallocated space, the end of the written log
-  kTruncatedHeader,   // fewer than kRecordHeaderBytes bytes left
-  kBadLength,         // length above the bound or beyond the end of the buffer
-  kBadType,           // unknown type or non-zero reserved bytes
-  kBadCrc,            // checksum does not continue the chain
+  kZeroHeader,       // an all-zero header: preallocated space, the end of the written log
+  kTruncatedHeader,  // fewer than kRecordHeaderBytes bytes left
+  kBadLength,        // length above the bound or beyond the end of the buffer
+  kBadType,          // unknown type or non-zero reserved bytes
+  kBadCrc,           // checksum does not continue the chain
 };
 
 const char* DecodeStatusName(DecodeStatus status);
@@ -80,9 +80,9 @@ struct DecodedRecord {
   DecodeStatus status = DecodeStatus::kOk;
   RecordType type = RecordType::kSegmentHeader;  // valid when status is kOk
   std::string_view payload;                      // points into the decoded buffer
-  uint32_t crc = 0;     // the chain value after this record (when kOk)
-  size_t extent = 0;    // bytes the record occupies: header + length, or the header
-                        // alone when the length cannot be trusted (kBadLength, ...)
+  uint32_t crc = 0;                              // the chain value after this record (when kOk)
+  size_t extent = 0;  // bytes the record occupies: header + length, or the header
+                      // alone when the length cannot be trusted (kBadLength, ...)
 };
 
 // Decodes the record at the start of `buffer`, whose predecessor left `previous_crc`.

@@ -57,7 +57,8 @@ TEST(RecordTest, EveryTypeRoundTrips) {
   EXPECT_EQ(decoded_state.SerializeAsString(), state.SerializeAsString());
   raftpb::Entry entry;
   ASSERT_TRUE(DecodeEntry(records[3].payload, &entry));
-  EXPECT_EQ(entry.SerializeAsString(), MakeEntry(100, 5, std::string("a\0b", 3)).SerializeAsString());
+  EXPECT_EQ(entry.SerializeAsString(),
+            MakeEntry(100, 5, std::string("a\0b", 3)).SerializeAsString());
   SnapshotMarker marker;
   ASSERT_TRUE(DecodeSnapshot(records[4].payload, &marker));
   EXPECT_EQ(marker, (SnapshotMarker{90, 4}));

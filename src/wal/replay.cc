@@ -32,7 +32,8 @@ bool ChainContinuesAfter(std::string_view data, uint64_t offset) {
   uint32_t stored_crc = 0;
   for (int i = 3; i >= 0; --i) stored_crc = (stored_crc << 8) | static_cast<uint8_t>(header[i]);
   size_t last_nonzero = data.find_last_not_of('\0');
-  for (uint64_t at = offset + kRecordHeaderBytes; at + kRecordHeaderBytes <= last_nonzero + 1; ++at) {
+  for (uint64_t at = offset + kRecordHeaderBytes; at + kRecordHeaderBytes <= last_nonzero + 1;
+       ++at) {
     // Cheap filter first: a record header has a known type and three zero bytes.
     const char* p = data.data() + at;
     if (p[8] < 1 || p[8] > 5 || p[9] != 0 || p[10] != 0 || p[11] != 0) continue;
@@ -84,7 +85,8 @@ Result<SegmentEnd> Replayer::ScanSegment(std::string_view name, std::string_view
                     AllZero(data.substr(offset));
     if (zero_end) break;
     // A length running past the end of the file: the file ends inside this record.
-    uint64_t extent = record.status == DecodeStatus::kBadLength ? data.size() - offset : record.extent;
+    uint64_t extent =
+        record.status == DecodeStatus::kBadLength ? data.size() - offset : record.extent;
     if (!is_last || !LooksTorn(data, offset, extent)) {
       return CorruptionAt(name, offset, DecodeStatusName(record.status));
     }
@@ -111,8 +113,9 @@ Status Replayer::Apply(std::string_view name, uint64_t offset, const DecodedReco
         return CorruptionAt(name, offset, "malformed segment header");
       }
       if (header.sequence != expected_sequence) {
-        return CorruptionAt(name, offset, "segment sequence " + std::to_string(header.sequence) +
-                                              ", expected " + std::to_string(expected_sequence));
+        return CorruptionAt(name, offset,
+                            "segment sequence " + std::to_string(header.sequence) + ", expected " +
+                                std::to_string(expected_sequence));
       }
       if (chain_crc_.has_value() && header.previous_crc != *chain_crc_) {
         return CorruptionAt(name, offset, "crc chain broken between segments");

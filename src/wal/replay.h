@@ -45,9 +45,9 @@ struct ReplayResult {
 
 // Where one segment's valid records end.
 struct SegmentEnd {
-  uint64_t offset = 0;  // first byte after the last valid record: the append position
-  uint32_t crc = 0;     // the chain value after the last valid record
-  bool torn = false;    // a torn write starts at `offset` and must be cut off
+  uint64_t offset = 0;      // first byte after the last valid record: the append position
+  uint32_t crc = 0;         // the chain value after the last valid record
+  bool torn = false;        // a torn write starts at `offset` and must be cut off
   std::string torn_reason;  // what was found there, for the repair's log line
 };
 

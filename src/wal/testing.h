@@ -7,9 +7,8 @@
 #include <filesystem>
 #include <string>
 
-#include "etcpp/raftpb.pb.h"
-
 #include "base/assert.h"
+#include "etcpp/raftpb.pb.h"
 
 namespace etcpp::wal {
 

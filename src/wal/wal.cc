@@ -46,7 +46,8 @@ bool ParseSegmentName(const std::string& name, uint64_t* sequence, uint64_t* fir
 }
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool IsEmptyHardState(const raftpb::HardState& s) {
@@ -69,7 +70,7 @@ Result<UniqueFd> LockDir(const std::string& dir) {
 
 struct DirListing {
   std::vector<std::pair<uint64_t, uint64_t>> segments;  // (sequence, first index), sorted
-  std::vector<std::string> temps;                        // leftovers of an interrupted Cut
+  std::vector<std::string> temps;                       // leftovers of an interrupted Cut
 };
 
 Result<DirListing> ListSegments(const std::string& dir) {
@@ -89,9 +90,9 @@ Result<DirListing> ListSegments(const std::string& dir) {
     uint64_t expected = listing.segments[i - 1].first + 1;
     if (listing.segments[i].first != expected) {
       bool duplicate = listing.segments[i].first + 1 == expected;
-      return Status(Code::kCorruption,
-                    "wal: " + dir + ": segment " + SegmentName(expected - duplicate, 0).substr(0, 16) +
-                        (duplicate ? "-* exists twice" : "-* is missing"));
+      return Status(Code::kCorruption, "wal: " + dir + ": segment " +
+                                           SegmentName(expected - duplicate, 0).substr(0, 16) +
+                                           (duplicate ? "-* exists twice" : "-* is missing"));
     }
   }
   return listing;
@@ -184,10 +185,10 @@ Result<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, const SnapshotMar
 // fsync makes that durable before anything new is appended after it — otherwise a
 // later crash could resurrect the torn bytes behind new records.
 Status Wal::Repair(const std::string& path, const SegmentEnd& end) {
-  std::fprintf(stderr, "etcpp wal: repairing torn tail of %s at offset %" PRIu64
-                       " (%s): cutting %" PRIu64 " bytes\n",
-               path.c_str(), end.offset, end.torn_reason.c_str(),
-               allocated_bytes_ - end.offset);
+  std::fprintf(stderr,
+               "etcpp wal: repairing torn tail of %s at offset %" PRIu64 " (%s): cutting %" PRIu64
+               " bytes\n",
+               path.c_str(), end.offset, end.torn_reason.c_str(), allocated_bytes_ - end.offset);
   if (::ftruncate(file_.get(), static_cast<off_t>(end.offset)) != 0) {
     return ErrnoStatus("ftruncate", path);
   }
@@ -319,7 +320,8 @@ Status Wal::ReleaseTo(uint64_t index) {
 
 std::vector<std::string> Wal::SegmentNamesForTesting() const {
   std::vector<std::string> names;
-  for (const Segment& segment : segments_) names.push_back(SegmentName(segment.sequence, segment.first_index));
+  for (const Segment& segment : segments_)
+    names.push_back(SegmentName(segment.sequence, segment.first_index));
   return names;
 }
 

@@ -41,8 +41,7 @@ struct Options {
 class Wal {
  public:
   // Creates a new log in `dir` (created if missing; must not already hold a log).
-  static base::Result<std::unique_ptr<Wal>> Create(const std::string& dir,
-                                                   const Metadata& metadata,
+  static base::Result<std::unique_ptr<Wal>> Create(const std::string& dir, const Metadata& metadata,
                                                    const Options& options = {});
 
   // Opens the log in `dir` for appending after replaying it into *replay. `marker` is the
@@ -51,8 +50,7 @@ class Wal {
   // off (logged to stderr); corruption before it fails with kCorruption naming the file
   // and offset, and nothing is changed on disk.
   static base::Result<std::unique_ptr<Wal>> Open(const std::string& dir,
-                                                 const SnapshotMarker& marker,
-                                                 ReplayResult* replay,
+                                                 const SnapshotMarker& marker, ReplayResult* replay,
                                                  const Options& options = {});
 
   ~Wal() = default;
@@ -96,18 +94,18 @@ class Wal {
   const std::string dir_;
   const Options options_;
   UniqueFd dir_lock_;
-  UniqueFd file_;               // the last segment, open for writing
+  UniqueFd file_;  // the last segment, open for writing
   std::vector<Segment> segments_;
-  uint64_t offset_ = 0;         // append position in the last segment
-  uint64_t preamble_end_ = 0;   // where the last segment's preamble ends
+  uint64_t offset_ = 0;           // append position in the last segment
+  uint64_t preamble_end_ = 0;     // where the last segment's preamble ends
   uint64_t allocated_bytes_ = 0;  // the last segment's preallocated size
-  uint32_t crc_ = 0;            // chain value after the last record written
+  uint32_t crc_ = 0;              // chain value after the last record written
   Metadata metadata_;
   raftpb::HardState hard_state_;
   SnapshotMarker snapshot_;
-  uint64_t last_index_ = 0;     // index of the last entry written, in log order
-  base::Status failed_;         // sticky: the first write or sync error
-  std::string buffer_;          // reused encoding buffer
+  uint64_t last_index_ = 0;  // index of the last entry written, in log order
+  base::Status failed_;      // sticky: the first write or sync error
+  std::string buffer_;       // reused encoding buffer
 };
 
 }  // namespace etcpp::wal

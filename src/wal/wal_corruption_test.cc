@@ -1,9 +1,8 @@
 // What Open does with damaged logs: a torn tail (the unfinished last write of a crashed
 // process or machine) is cut off and the log goes on; anything else is refused with
 // the file and offset, leaving every byte on disk as it was.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -86,7 +85,8 @@ TEST(WalCorruptionTest, ZeroedEndOfTheLastRecordIsATornWriteAndIsCutOff) {
   uint64_t last = WriteLog(tmp.path(), 1000);
   std::string path = tmp.Sub(kFirstSegment);
   std::string bytes = ReadBytes(path);
-  std::fill(bytes.begin() + static_cast<long>(last + 500), bytes.begin() + static_cast<long>(last + 1032), '\0');
+  std::fill(bytes.begin() + static_cast<long>(last + 500),
+            bytes.begin() + static_cast<long>(last + 1032), '\0');
   WriteBytes(path, bytes);
   ExpectReplaysOneToTenThenContinues(tmp.path());
 }
@@ -104,7 +104,8 @@ TEST(WalCorruptionTest, LostSectorInsideTheLastRecordIsATornWrite) {
   std::string path = tmp.Sub(kFirstSegment);
   std::string bytes = ReadBytes(path);
   uint64_t sector = (last + 12 + 511) / 512 * 512;  // first whole sector inside the payload
-  std::fill(bytes.begin() + static_cast<long>(sector), bytes.begin() + static_cast<long>(sector + 512), '\0');
+  std::fill(bytes.begin() + static_cast<long>(sector),
+            bytes.begin() + static_cast<long>(sector + 512), '\0');
   WriteBytes(path, bytes);
   ExpectReplaysOneToTenThenContinues(tmp.path());
 }

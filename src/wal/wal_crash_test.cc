@@ -5,7 +5,6 @@
 // acknowledged entry is there, in order, byte for byte. The seed is printed so a
 // failure can be replayed.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +47,8 @@ Options CrashOptions() {
   for (;;) {
     batch.clear();
     uint64_t count = 1 + rng() % 100;
-    for (uint64_t i = 0; i < count; ++i) batch.push_back(EntryForTesting(next + i, 1, kEntryBytesMax));
+    for (uint64_t i = 0; i < count; ++i)
+      batch.push_back(EntryForTesting(next + i, 1, kEntryBytesMax));
     raftpb::HardState state;
     state.set_term(1);
     state.set_vote(1);
@@ -85,7 +85,8 @@ void ExpectAcknowledgedEntries(const std::string& dir, uint64_t acknowledged, in
   ASSERT_GE(replay.entries.size(), acknowledged);
   for (size_t i = 0; i < replay.entries.size(); ++i) {
     ASSERT_TRUE(SameEntry(replay.entries[i], EntryForTesting(i + 1, 1, kEntryBytesMax)))
-        << "entry " << i + 1 << " of " << replay.entries.size() << ", acknowledged " << acknowledged;
+        << "entry " << i + 1 << " of " << replay.entries.size() << ", acknowledged "
+        << acknowledged;
   }
   EXPECT_GE(replay.hard_state.commit(), acknowledged);
   EXPECT_LE(replay.hard_state.commit(), replay.entries.size());
@@ -123,7 +124,8 @@ TEST(WalCrashTest, EveryAcknowledgedEntrySurvivesSigkill) {
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("crash test: %d kills, %d torn tails repaired, %" PRIu64
-              " entries acknowledged, %.1f s\n", kills, repairs, acknowledged, seconds);
+              " entries acknowledged, %.1f s\n",
+              kills, repairs, acknowledged, seconds);
   EXPECT_GE(kills, kKillsMin);
   EXPECT_GT(acknowledged, 0u);
 }

@@ -83,7 +83,8 @@ TEST(WalTest, ReopenedLogContinuesWhereItStopped) {
     auto wal = Wal::Open(tmp.path(), {}, &replay);
     ASSERT_TRUE(wal.ok()) << wal.status().ToString();
     ASSERT_EQ(replay.entries.size(), round * 5);
-    ASSERT_TRUE((*wal)->Save(State(1, 0, round * 5), Entries(round * 5 + 1, round * 5 + 5, 1)).ok());
+    ASSERT_TRUE(
+        (*wal)->Save(State(1, 0, round * 5), Entries(round * 5 + 1, round * 5 + 5, 1)).ok());
   }
   ExpectEntries(Replay(tmp.path()), Entries(1, 15, 1));
 }

@@ -21,5 +21,22 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
+# Fuzzing needs clang's libFuzzer, so it gets a build dir of its own. Each target runs
+# for FUZZ_SECONDS from its checked-in seeds (src/<module>/testdata/<target>/, if any)
+# plus a corpus kept in the build dir; a crash stops make with the fuzzer's report.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= wal_decoder_fuzz
+
+fuzz: setup
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  corpus=$(FUZZ_BUILD)/corpus/$$t; mkdir -p $$corpus; \
+	  for seeds in src/*/testdata/$$t; do [ -d $$seeds ] && cp -n $$seeds/* $$corpus/ ; done; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/bin/$$t -max_total_time=$(FUZZ_SECONDS) $$corpus || exit 1; \
+	done
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

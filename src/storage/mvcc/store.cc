@@ -206,6 +206,10 @@ Result<Response> Store::Write(const std::function<Result<Response>(WriteTxn&)>& 
   return response;
 }
 
+// Txn (txn.cc) writes through the same path.
+template Result<TxnResponse> Store::Write<TxnResponse>(
+    const std::function<Result<TxnResponse>(WriteTxn&)>& body);
+
 Result<PutResponse> Store::Put(const PutRequest& request) {
   return Write<PutResponse>([&](WriteTxn& txn) { return txn.Put(request); });
 }

@@ -1,0 +1,123 @@
+// KeyIndex — see key_index.h for the generation model and a worked example.
+#include "storage/mvcc/key_index.h"
+
+#include <cstring>
+#include <limits>
+#include <new>
+
+#include "base/assert.h"
+
+namespace etcpp::mvcc {
+
+void KeyIndex::Deleter::operator()(KeyIndex* index) const {
+  index->~KeyIndex();
+  ::operator delete(index);
+}
+
+KeyIndex::Ptr KeyIndex::New(std::string_view key) {
+  ETCPP_ASSERT(key.size() <= std::numeric_limits<uint32_t>::max());
+  void* memory = ::operator new(sizeof(KeyIndex) + key.size());
+  auto* index = new (memory) KeyIndex(static_cast<uint32_t>(key.size()));
+  // The key bytes follow the object in the same allocation (see key()).
+  if (!key.empty()) std::memcpy(static_cast<char*>(memory) + sizeof(KeyIndex), key.data(), key.size());
+  return Ptr(index);
+}
+
+Revision KeyIndex::Last() const {
+  for (auto g = generations_.rbegin(); g != generations_.rend(); ++g) {
+    if (!g->empty()) return g->revisions.back();
+  }
+  return Revision{};
+}
+
+void KeyIndex::Put(Revision revision) {
+  ETCPP_ASSERT_MSG(revision > Last(), "key index: put must use a newer revision");
+  Generation& g = generations_.back();
+  if (g.empty()) g.created = revision.main;
+  g.revisions.push_back(revision);
+  ++g.version;
+}
+
+void KeyIndex::Restore(int64_t created, Revision modified, int64_t version) {
+  ETCPP_ASSERT(IsEmpty());
+  Generation& g = generations_.back();
+  g.created = created;
+  g.version = version;
+  g.revisions.push_back(modified);
+}
+
+bool KeyIndex::Tombstone(Revision revision) {
+  if (generations_.back().empty()) return false;
+  Put(revision);
+  generations_.emplace_back();
+  return true;
+}
+
+// The generation live at at_rev, or nullptr when the key did not exist then. A
+// generation that ended (its tombstone main <= at_rev) does not count.
+const KeyIndex::Generation* KeyIndex::FindGeneration(int64_t at_rev) const {
+  const size_t last = generations_.size() - 1;
+  for (size_t i = generations_.size(); i-- > 0;) {
+    const Generation& g = generations_[i];
+    if (g.empty()) continue;
+    if (i != last && g.revisions.back().main <= at_rev) return nullptr;
+    if (g.revisions.front().main <= at_rev) return &g;
+  }
+  return nullptr;
+}
+
+std::optional<KeyIndex::Found> KeyIndex::Get(int64_t at_rev) const {
+  const Generation* g = FindGeneration(at_rev);
+  if (g == nullptr) return std::nullopt;
+  const auto& revs = g->revisions;
+  for (size_t n = revs.size(); n-- > 0;) {
+    if (revs[n].main <= at_rev) {
+      // version counts the puts up to revs[n]; the later ones in this generation
+      // are not visible at at_rev.
+      int64_t later = static_cast<int64_t>(revs.size() - n - 1);
+      return Found{revs[n], g->created, g->version - later};
+    }
+  }
+  return std::nullopt;
+}
+
+std::pair<size_t, int> KeyIndex::CompactPoint(int64_t at_rev) const {
+  size_t gen = 0;
+  // Skip generations that ended at or before at_rev; the last one always qualifies.
+  while (gen < generations_.size() - 1 && generations_[gen].revisions.back().main <= at_rev) ++gen;
+  const auto& revs = generations_[gen].revisions;
+  for (int n = static_cast<int>(revs.size()) - 1; n >= 0; --n) {
+    if (revs[n].main <= at_rev) return {gen, n};
+  }
+  return {gen, -1};
+}
+
+bool KeyIndex::Compact(int64_t at_rev, absl::flat_hash_set<Revision>* available) {
+  ETCPP_ASSERT(!IsEmpty());
+  auto [gen, n] = CompactPoint(at_rev);
+  Generation& g = generations_[gen];
+  if (!g.empty()) {
+    if (n >= 0) {
+      available->insert(g.revisions[n]);
+      g.revisions.erase(g.revisions.begin(), g.revisions.begin() + n);
+    }
+    // A generation reduced to its tombstone is over: nothing can read it any more.
+    if (g.revisions.size() == 1 && gen != generations_.size() - 1) {
+      available->erase(g.revisions[0]);
+      ++gen;
+    }
+  }
+  generations_.erase(generations_.begin(), generations_.begin() + static_cast<ptrdiff_t>(gen));
+  return IsEmpty();
+}
+
+void KeyIndex::Keep(int64_t at_rev, absl::flat_hash_set<Revision>* available) const {
+  if (IsEmpty()) return;
+  auto [gen, n] = CompactPoint(at_rev);
+  const Generation& g = generations_[gen];
+  if (n < 0) return;
+  bool is_tombstone = n == static_cast<int>(g.revisions.size()) - 1 && gen != generations_.size() - 1;
+  if (!is_tombstone) available->insert(g.revisions[n]);
+}
+
+}  // namespace etcpp::mvcc

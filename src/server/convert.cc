@@ -39,7 +39,7 @@ mvcc::DeleteRangeRequest FromWire(const etcdserverpb::DeleteRangeRequest& r) {
 
 namespace {
 
-mvcc::Compare FromWire(const etcdserverpb::Compare& c) {
+mvcc::Compare CompareFromWire(const etcdserverpb::Compare& c) {
   mvcc::Compare out;
   out.result = static_cast<mvcc::Compare::Result>(c.result());
   out.target = static_cast<mvcc::Compare::Target>(c.target());
@@ -56,7 +56,8 @@ mvcc::Compare FromWire(const etcdserverpb::Compare& c) {
   return out;
 }
 
-std::vector<mvcc::RequestOp> FromWire(const google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp>& ops) {
+std::vector<mvcc::RequestOp> OpsFromWire(
+    const google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp>& ops) {
   std::vector<mvcc::RequestOp> out;
   out.reserve(ops.size());
   for (const auto& op : ops) {
@@ -79,9 +80,9 @@ std::vector<mvcc::RequestOp> FromWire(const google::protobuf::RepeatedPtrField<e
 
 mvcc::TxnRequest FromWire(const etcdserverpb::TxnRequest& r) {
   mvcc::TxnRequest out;
-  for (const auto& c : r.compare()) out.compare.push_back(FromWire(c));
-  out.success = FromWire(r.success());
-  out.failure = FromWire(r.failure());
+  for (const auto& c : r.compare()) out.compare.push_back(CompareFromWire(c));
+  out.success = OpsFromWire(r.success());
+  out.failure = OpsFromWire(r.failure());
   return out;
 }
 

@@ -31,6 +31,8 @@
 #include <variant>
 #include <vector>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
 #include "etcpp/serverpb.pb.h"
@@ -39,10 +41,6 @@
 #include "server/raft_storage.h"
 #include "storage/backend/backend.h"
 #include "storage/mvcc/store.h"
-
-namespace boost::asio {
-class thread_pool;
-}
 
 namespace etcpp::server {
 

@@ -41,6 +41,11 @@ void EtcdServer::ApplyLoop() {
       base::Log(base::LogLevel::kError, "backend commit failed", {{"error", committed.ToString()}});
     }
   }
+  // Everything applied reaches the backend file before the member stops.
+  if (auto status = store_->Commit(); !status.ok()) {
+    base::Log(base::LogLevel::kError, "failed to commit the backend on stop",
+              {{"error", status.ToString()}});
+  }
 }
 
 void EtcdServer::ReleaseReads() {

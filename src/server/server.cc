@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 
 #include "base/log.h"
 #include "server/member.h"
@@ -29,7 +30,21 @@ base::Status Refuse(const std::string& message) {
 
 base::Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const Config& config) {
   std::unique_ptr<EtcdServer> server(new EtcdServer(config));
-  ETCPP_RETURN_IF_ERROR(server->Bootstrap());
+  // The apply thread owns the backend from the moment it is opened (LMDB ties a write
+  // transaction to its thread), so it is the one that bootstraps.
+  std::promise<base::Status> bootstrapped;
+  server->apply_thread_ = std::thread([s = server.get(), &bootstrapped] {
+    base::Status status = s->Bootstrap();
+    bool ok = status.ok();
+    bootstrapped.set_value(std::move(status));
+    if (ok) s->ApplyLoop();
+  });
+  base::Status status = bootstrapped.get_future().get();
+  if (!status.ok()) {
+    server->stopping_ = true;
+    server->apply_thread_.join();
+    return status;
+  }
   server->StartThreads();
   return server;
 }
@@ -167,7 +182,6 @@ void EtcdServer::StartThreads() {
   // --initial-election-tick-advance has the same purpose).
   if (config_.initial_election_tick_advance) node_->Campaign();
   raft_thread_ = std::thread([this] { RaftLoop(); });
-  apply_thread_ = std::thread([this] { ApplyLoop(); });
 }
 
 EtcdServer::~EtcdServer() { Stop(); }
@@ -187,12 +201,6 @@ void EtcdServer::Stop() {
   }
   for (auto& [id, done] : waiters) {
     done(base::Status(base::Code::kUnavailable, "etcdserver: server stopped"));
-  }
-  if (store_) {
-    if (auto status = store_->Commit(); !status.ok()) {
-      base::Log(base::LogLevel::kError, "failed to commit the backend on stop",
-                {{"error", status.ToString()}});
-    }
   }
   base::Log(base::LogLevel::kInfo, "stopped member", {{"member-id", IdHex(member_id_)}});
 }

@@ -1,0 +1,120 @@
+// etcpp: the server. Reads etcd's flags, starts one member and serves its clients until
+// SIGINT or SIGTERM, then stops gracefully.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "api/client_listener.h"
+#include "api/gateway.h"
+#include "api/services.h"
+#include "base/log.h"
+#include "server/flags.h"
+#include "server/server.h"
+#include "server/version.h"
+
+extern char** environ;
+
+namespace {
+
+using etcpp::base::Log;
+using etcpp::base::LogLevel;
+
+std::map<std::string, std::string> Environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return env;
+}
+
+// Blocks SIGINT and SIGTERM in every thread and returns once one arrives, so no thread
+// is interrupted mid-write and shutdown runs on the main thread.
+int WaitForSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  return received;
+}
+
+int Serve(const etcpp::server::Config& config) {
+  auto server = etcpp::server::EtcdServer::Start(config);
+  if (!server.ok()) {
+    Log(LogLevel::kFatal, "failed to start etcpp", {{"error", server.status().message()}});
+    return 1;
+  }
+  etcpp::api::KvService kv(server->get());
+  etcpp::api::MaintenanceService maintenance(server->get());
+  etcpp::api::ClusterService cluster(server->get());
+  grpc::ServerBuilder builder;
+  // etcd's limit on a request, plus room for gRPC's framing.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_request_bytes + 512 * 1024));
+  builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
+  builder.RegisterService(&kv);
+  builder.RegisterService(&maintenance);
+  builder.RegisterService(&cluster);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+
+  std::vector<std::unique_ptr<etcpp::api::ClientListener>> listeners;
+  auto gateway = etcpp::api::MakeGateway(server->get());
+  for (const auto& url : config.listen_client_urls) {
+    auto listener = etcpp::api::ClientListener::Start(url, grpc_server.get(), gateway);
+    if (!listener.ok()) {
+      Log(LogLevel::kFatal, "failed to listen for clients",
+          {{"address", url}, {"error", listener.status().message()}});
+      (*server)->Stop();
+      return 1;
+    }
+    Log(LogLevel::kInfo, "serving client traffic", {{"address", url}});
+    listeners.push_back(std::move(*listener));
+  }
+
+  int signal = WaitForSignal();
+  Log(LogLevel::kInfo, "received signal; shutting down", {{"signal", strsignal(signal)}});
+  for (auto& listener : listeners) listener->Stop();
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  (*server)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto parsed = etcpp::server::ParseFlags(std::vector<std::string>(argv + 1, argv + argc), Environment());
+  if (auto* error = std::get_if<etcpp::server::FlagError>(&parsed)) {
+    std::cerr << error->message << "\n";
+    return error->exit_code;
+  }
+  auto& flags = std::get<etcpp::server::ParsedFlags>(parsed);
+  if (flags.action == etcpp::server::Action::kHelp) {
+    std::cout << etcpp::server::Usage();
+    return 0;
+  }
+  if (flags.action == etcpp::server::Action::kVersion) {
+    std::cout << "etcpp Version: " << etcpp::server::kEtcppVersion << "\n"
+              << "etcd API Version: " << etcpp::server::kEtcdVersion << "\n";
+    return 0;
+  }
+  etcpp::base::SetLogLevel(*etcpp::base::ParseLogLevel(flags.config.log_level));
+  for (const auto& warning : flags.warnings) Log(LogLevel::kWarn, warning);
+  Log(LogLevel::kInfo, "starting etcpp",
+      {{"etcpp-version", etcpp::server::kEtcppVersion},
+       {"name", flags.config.name},
+       {"data-dir", flags.config.data_dir},
+       {"listen-client-urls", flags.config.listen_client_urls},
+       {"initial-cluster", flags.config.initial_cluster}});
+  return Serve(flags.config);
+}

@@ -1,0 +1,138 @@
+#include "api/gateway.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <future>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "api/errors.h"
+#include "server/version.h"
+
+namespace etcpp::api {
+namespace {
+
+namespace http = boost::beast::http;
+using google::protobuf::Message;
+
+// grpc-gateway's mapping of gRPC codes to HTTP statuses.
+http::status HttpStatusOf(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return http::status::ok;
+    case grpc::StatusCode::CANCELLED: return static_cast<http::status>(499);
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::OUT_OF_RANGE: return http::status::bad_request;
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return http::status::gateway_timeout;
+    case grpc::StatusCode::NOT_FOUND: return http::status::not_found;
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::ABORTED: return http::status::conflict;
+    case grpc::StatusCode::PERMISSION_DENIED: return http::status::forbidden;
+    case grpc::StatusCode::UNAUTHENTICATED: return http::status::unauthorized;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return http::status::too_many_requests;
+    case grpc::StatusCode::UNIMPLEMENTED: return http::status::not_implemented;
+    case grpc::StatusCode::UNAVAILABLE: return http::status::service_unavailable;
+    default: return http::status::internal_server_error;
+  }
+}
+
+HttpResponse Json(const HttpRequest& request, http::status status, std::string body) {
+  HttpResponse response{status, request.version()};
+  response.set(http::field::content_type, "application/json");
+  response.body() = std::move(body);
+  return response;
+}
+
+HttpResponse Error(const HttpRequest& request, const grpc::Status& status) {
+  nlohmann::json body = {{"error", status.error_message()},
+                         {"code", static_cast<int>(status.error_code())},
+                         {"message", status.error_message()}};
+  return Json(request, HttpStatusOf(status.error_code()), body.dump());
+}
+
+// Reads the JSON body into `message`; false (with the response set) when malformed.
+bool Parse(const HttpRequest& request, Message* message, HttpResponse* bad) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  std::string body = request.body().empty() ? "{}" : request.body();
+  auto status = google::protobuf::util::JsonStringToMessage(body, message, options);
+  if (status.ok()) return true;
+  *bad = Error(request, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message())));
+  return false;
+}
+
+std::string ToJson(const Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;  // etcd's gateway uses OrigName
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+// Calls an asynchronous server method and waits for its answer. The wait holds one
+// HTTP I/O thread; the gateway is for tools and scripts, gRPC for load.
+template <typename Request, typename Response>
+HttpResponse Call(const HttpRequest& http_request,
+                  void (server::EtcdServer::*method)(Request, server::Done<Response>),
+                  server::EtcdServer* server) {
+  Request request;
+  HttpResponse bad;
+  if (!Parse(http_request, &request, &bad)) return bad;
+  std::promise<base::Result<Response>> answer;
+  (server->*method)(std::move(request), [&answer](base::Result<Response> result) {
+    answer.set_value(std::move(result));
+  });
+  base::Result<Response> result = answer.get_future().get();
+  if (!result.ok()) return Error(http_request, ToGrpcStatus(result.status()));
+  return Json(http_request, http::status::ok, ToJson(*result));
+}
+
+HttpResponse Health(const HttpRequest& request, server::EtcdServer* server) {
+  bool healthy = server->leader() != 0;
+  nlohmann::json body = {{"health", healthy ? "true" : "false"},
+                         {"reason", healthy ? "" : "RAFT NO LEADER"}};
+  return Json(request, healthy ? http::status::ok : http::status::service_unavailable, body.dump());
+}
+
+HttpResponse Probe(const HttpRequest& request, bool ok) {
+  HttpResponse response{ok ? http::status::ok : http::status::service_unavailable, request.version()};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.body() = ok ? "ok\n" : "not ok\n";
+  return response;
+}
+
+}  // namespace
+
+HttpHandler MakeGateway(server::EtcdServer* server) {
+  using S = server::EtcdServer;
+  using Route = std::function<HttpResponse(const HttpRequest&)>;
+  auto routes = std::make_shared<std::map<std::string, Route>>(std::map<std::string, Route>{
+      {"/v3/kv/range", [server](const HttpRequest& r) { return Call(r, &S::Range, server); }},
+      {"/v3/kv/put", [server](const HttpRequest& r) { return Call(r, &S::Put, server); }},
+      {"/v3/kv/deleterange", [server](const HttpRequest& r) { return Call(r, &S::DeleteRange, server); }},
+      {"/v3/kv/txn", [server](const HttpRequest& r) { return Call(r, &S::Txn, server); }},
+      {"/v3/kv/compaction", [server](const HttpRequest& r) { return Call(r, &S::Compact, server); }},
+      {"/v3/maintenance/status",
+       [server](const HttpRequest& r) { return Json(r, http::status::ok, ToJson(server->Status())); }},
+  });
+  return [server, routes](const HttpRequest& request) -> HttpResponse {
+    std::string target(request.target());
+    if (request.method() == http::verb::get) {
+      if (target == "/health") return Health(request, server);
+      if (target == "/livez") return Probe(request, true);
+      if (target == "/readyz") return Probe(request, server->leader() != 0);
+      if (target == "/version") {
+        nlohmann::json body = {{"etcdserver", server::kEtcdVersion},
+                               {"etcdcluster", server::kEtcdClusterVersion}};
+        return Json(request, http::status::ok, body.dump());
+      }
+    }
+    if (request.method() == http::verb::post) {
+      if (auto it = routes->find(target); it != routes->end()) return it->second(request);
+    }
+    return Error(request, grpc::Status(grpc::StatusCode::NOT_FOUND, "Not Found"));
+  };
+}
+
+}  // namespace etcpp::api

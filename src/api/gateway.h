@@ -1,0 +1,15 @@
+// The HTTP/1.1 side of the client port: etcd's grpc-gateway JSON mapping of the same
+// calls (POST /v3/kv/range …; bytes as base64, int64 as strings, field names as in the
+// .proto files), and the operational endpoints GET /health, /livez, /readyz, /version.
+// Errors come back as etcd's gateway sends them: {"error": …, "code": …, "message": …}
+// with the HTTP status of the gRPC code.
+#pragma once
+
+#include "api/client_listener.h"
+#include "server/server.h"
+
+namespace etcpp::api {
+
+HttpHandler MakeGateway(server::EtcdServer* server);
+
+}  // namespace etcpp::api

@@ -1,0 +1,71 @@
+// Test support for process-level tests: real etcpp and etcd servers on free loopback
+// ports in temporary data dirs, and commands (etcdctl, curl) run against them. Every
+// process is killed when its owner goes out of scope, so a failing test leaves nothing
+// running.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace etcpp::e2e {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv to completion (killed after timeout_s), feeding `input` on stdin.
+CommandResult Run(const std::vector<std::string>& argv, const std::string& input = "",
+                  const std::map<std::string, std::string>& env = {}, int timeout_s = 30);
+
+// A port nobody listens on now (bound and released by the kernel's choice).
+int FreePort();
+
+// A fresh directory under the test's temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// One server process: etcpp (our build) or etcd (Debian's), one member on loopback.
+class Server {
+ public:
+  enum class Kind { kEtcpp, kEtcd };
+  // Starts it with etcd's flags for a single member named `name` on free ports (the
+  // peer port given, or a free one), plus `extra` flags, and waits until it answers
+  // /health (or its process exits). Member and cluster ids follow from the name and the
+  // peer URL, so two servers given the same peer port get the same ids.
+  Server(Kind kind, const std::string& data_dir, const std::vector<std::string>& extra = {},
+         int peer_port = 0, const std::string& name = "default");
+  ~Server();
+
+  bool Healthy() const { return healthy_; }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+  std::string url() const { return "http://" + endpoint(); }
+  // etcdctl (API 3) against this server.
+  CommandResult Etcdctl(const std::vector<std::string>& args, const std::string& input = "") const;
+  // Sends SIGINT (graceful) or SIGKILL and waits; returns the exit status as Run does.
+  int Stop(int signal);
+  // What the process wrote to stderr so far (its log).
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  int client_port_ = 0;
+  std::string log_path_;
+  bool healthy_ = false;
+};
+
+// Where our binaries are (set by CMake).
+std::string EtcppBinary();
+
+}  // namespace etcpp::e2e

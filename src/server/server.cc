@@ -50,9 +50,48 @@ base::Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const Config& config
 }
 
 // Opens the data dir: a restart when it holds a WAL, else a new single cluster from
-// --initial-cluster. The backend is prepared before the WAL is created, so a crash in
-// between leaves no WAL and the next start simply bootstraps again.
+// --initial-cluster.
 base::Status EtcdServer::Bootstrap() {
+  fs::path member_dir = fs::path(config_.data_dir) / "member";
+  std::string wal_dir = config_.wal_dir.empty() ? (member_dir / "wal").string() : config_.wal_dir;
+  std::string snap_dir = (member_dir / "snap").string();
+  bool restart = RaftStorage::Exists(wal_dir);
+  std::error_code ec;
+  fs::create_directories(member_dir, ec);
+  if (ec) {
+    return base::Status(base::Code::kIoError,
+                        "cannot create " + member_dir.string() + ": " + ec.message());
+  }
+  backend::Config backend_config;
+  backend_config.dir = (member_dir / "backend").string();
+  backend_config.batch_interval_ms = static_cast<int64_t>(config_.backend_batch_interval_ms);
+  backend_config.batch_ops_max = static_cast<int64_t>(config_.backend_batch_limit);
+  backend_config.quota_bytes = config_.BackendQuotaBytes();
+  auto backend = backend::Backend::Open(backend_config);
+  if (!backend.ok()) return backend.status();
+  backend_ = std::move(*backend);
+
+  ETCPP_RETURN_IF_ERROR(restart ? RestartMember(wal_dir, snap_dir) : NewMember(wal_dir, snap_dir));
+  ETCPP_RETURN_IF_ERROR(LoadMembers(restart));
+  auto store = mvcc::Store::Open(backend_.get());
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  ETCPP_RETURN_IF_ERROR(CreateRaftNode());
+  base::Log(base::LogLevel::kInfo, restart ? "restarting member" : "starting a new member",
+            {{"member-id", IdHex(member_id_)},
+             {"cluster-id", IdHex(cluster_id_)},
+             {"data-dir", config_.data_dir},
+             {"applied-index", applied_index_.load()},
+             {"revision", store_->Rev()}});
+  return base::Status::Ok();
+}
+
+// A new member of a new cluster. The backend is prepared before the WAL is created, so
+// a crash in between leaves no WAL and the next start simply bootstraps again.
+base::Status EtcdServer::NewMember(const std::string& wal_dir, const std::string& snap_dir) {
+  if (config_.initial_cluster_state == "existing") {
+    return Refuse("etcpp cannot join an existing cluster yet (--initial-cluster-state existing)");
+  }
   auto members = ParseInitialCluster(config_.initial_cluster, config_.initial_cluster_token);
   if (!members.ok()) return members.status();
   const serverpb::Member* self = nullptr;
@@ -67,76 +106,59 @@ base::Status EtcdServer::Bootstrap() {
     return Refuse("etcpp cannot run clusters of more than one member yet (--initial-cluster has " +
                   std::to_string(members->size()) + ")");
   }
-  fs::path member_dir = fs::path(config_.data_dir) / "member";
-  std::string wal_dir = config_.wal_dir.empty() ? (member_dir / "wal").string() : config_.wal_dir;
-  std::string snap_dir = (member_dir / "snap").string();
+  member_id_ = self->id();
+  cluster_id_ = ComputeClusterId({self->id()});
+  serverpb::Member record = *self;
+  for (const auto& url : config_.advertise_client_urls) record.add_client_urls(url);
+  ETCPP_RETURN_IF_ERROR(backend_->Put(backend::Bucket::kMembers, MemberKey(record.id()),
+                                      record.SerializeAsString()));
+  ETCPP_RETURN_IF_ERROR(backend_->SetConsistentIndex(1));
+  ETCPP_RETURN_IF_ERROR(backend_->Commit());
+  raftpb::Snapshot bootstrap;
+  bootstrap.mutable_metadata()->set_index(1);
+  bootstrap.mutable_metadata()->set_term(1);
+  bootstrap.mutable_metadata()->mutable_conf_state()->add_voters(member_id_);
+  auto storage = RaftStorage::Create(wal_dir, snap_dir, {member_id_, cluster_id_}, bootstrap);
+  if (!storage.ok()) return storage.status();
+  raft_storage_ = std::move(*storage);
+  return base::Status::Ok();
+}
 
-  backend::Config backend_config;
-  backend_config.dir = (member_dir / "backend").string();
-  backend_config.batch_interval_ms = static_cast<int64_t>(config_.backend_batch_interval_ms);
-  backend_config.batch_ops_max = static_cast<int64_t>(config_.backend_batch_limit);
-  backend_config.quota_bytes = config_.BackendQuotaBytes();
+// As in etcd, on a restart the data dir decides who this member is; the --initial-*
+// flags are ignored.
+base::Status EtcdServer::RestartMember(const std::string& wal_dir, const std::string& snap_dir) {
+  auto storage = RaftStorage::Open(wal_dir, snap_dir);
+  if (!storage.ok()) return storage.status();
+  raft_storage_ = std::move(*storage);
+  member_id_ = raft_storage_->metadata().member_id;
+  cluster_id_ = raft_storage_->metadata().cluster_id;
+  return base::Status::Ok();
+}
 
-  bool restart = RaftStorage::Exists(wal_dir);
-  if (!restart && config_.initial_cluster_state == "existing") {
-    return Refuse("etcpp cannot join an existing cluster yet (--initial-cluster-state existing)");
-  }
-  std::error_code ec;
-  fs::create_directories(member_dir, ec);
-  if (ec) return base::Status(base::Code::kIoError, "cannot create " + member_dir.string() + ": " + ec.message());
-
-  if (restart) {
-    auto storage = RaftStorage::Open(wal_dir, snap_dir);
-    if (!storage.ok()) return storage.status();
-    raft_storage_ = std::move(*storage);
-    const wal::Metadata& meta = raft_storage_->metadata();
-    if (config_.initial_cluster_state == "new" && meta.member_id != self->id()) {
-      return Refuse("data dir " + config_.data_dir + " belongs to member " + IdHex(meta.member_id) +
-                    " of cluster " + IdHex(meta.cluster_id) + ", not to member " +
-                    IdHex(self->id()) + " (--name " + config_.name + ")");
-    }
-    member_id_ = meta.member_id;
-    cluster_id_ = meta.cluster_id;
-  } else {
-    member_id_ = self->id();
-    cluster_id_ = ComputeClusterId({self->id()});
-  }
-
-  auto backend = backend::Backend::Open(backend_config);
-  if (!backend.ok()) return backend.status();
-  backend_ = std::move(*backend);
-
-  if (!restart) {
-    serverpb::Member record = *self;
-    for (const auto& url : config_.advertise_client_urls) record.add_client_urls(url);
-    ETCPP_RETURN_IF_ERROR(backend_->Put(backend::Bucket::kMembers, MemberKey(record.id()),
-                                        record.SerializeAsString()));
-    ETCPP_RETURN_IF_ERROR(backend_->SetConsistentIndex(1));
-    ETCPP_RETURN_IF_ERROR(backend_->Commit());
-    raftpb::Snapshot bootstrap;
-    bootstrap.mutable_metadata()->set_index(1);
-    bootstrap.mutable_metadata()->set_term(1);
-    bootstrap.mutable_metadata()->mutable_conf_state()->add_voters(member_id_);
-    auto storage = RaftStorage::Create(wal_dir, snap_dir, {member_id_, cluster_id_}, bootstrap);
-    if (!storage.ok()) return storage.status();
-    raft_storage_ = std::move(*storage);
-  }
-
+base::Status EtcdServer::LoadMembers(bool restart) {
   auto read = backend_->Read();
   if (!read.ok()) return read.status();
-  ETCPP_RETURN_IF_ERROR(read->ForEach(backend::Bucket::kMembers, "", "",
-                                      [this](std::string_view, std::string_view value) {
-                                        serverpb::Member m;
-                                        if (m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                                          members_.push_back(std::move(m));
-                                        }
-                                        return true;
-                                      }));
+  ETCPP_RETURN_IF_ERROR(read->ForEach(
+      backend::Bucket::kMembers, "", "", [this](std::string_view, std::string_view value) {
+        serverpb::Member m;
+        ETCPP_ASSERT_MSG(m.ParseFromArray(value.data(), static_cast<int>(value.size())),
+                         "unparsable member record in the backend");
+        members_.push_back(std::move(m));
+        return true;
+      }));
+  // A --name that is not the data dir's member means the operator pointed it at another
+  // member's data, which must not be served under this name.
+  for (const auto& m : members_) {
+    if (restart && m.id() == member_id_ && m.name() != config_.name) {
+      return Refuse("data dir " + config_.data_dir + " belongs to member " + IdHex(member_id_) +
+                    " (\"" + m.name() + "\") of cluster " + IdHex(cluster_id_) +
+                    ", not to --name \"" + config_.name + "\"");
+    }
+  }
+  return base::Status::Ok();
+}
 
-  auto store = mvcc::Store::Open(backend_.get());
-  if (!store.ok()) return store.status();
-  store_ = std::move(*store);
-
+base::Status EtcdServer::CreateRaftNode() {
   uint64_t applied = backend_->ConsistentIndex();
   if (applied < raft_storage_->snapshot().metadata().index()) {
     return base::Status(base::Code::kCorruption,
@@ -166,13 +188,6 @@ base::Status EtcdServer::Bootstrap() {
   auto node = raft::RawNode::Create(raft_config);
   if (!node.ok()) return node.status();
   node_ = std::move(*node);
-
-  base::Log(base::LogLevel::kInfo, restart ? "restarting member" : "starting a new member",
-            {{"member-id", IdHex(member_id_)},
-             {"cluster-id", IdHex(cluster_id_)},
-             {"data-dir", config_.data_dir},
-             {"applied-index", applied},
-             {"revision", store_->Rev()}});
   return base::Status::Ok();
 }
 

@@ -91,6 +91,10 @@ class EtcdServer {
 
   explicit EtcdServer(const Config& config) : config_(config) {}
   base::Status Bootstrap();
+  base::Status NewMember(const std::string& wal_dir, const std::string& snap_dir);
+  base::Status RestartMember(const std::string& wal_dir, const std::string& snap_dir);
+  base::Status LoadMembers(bool restart);
+  base::Status CreateRaftNode();
   void StartThreads();
 
   // raft_loop.cc

@@ -160,6 +160,7 @@ Server::Server(Kind kind, const std::string& data_dir, const std::vector<std::st
   while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       pid_ = -1;
       break;
     }
@@ -175,11 +176,11 @@ Server::Server(Kind kind, const std::string& data_dir, const std::vector<std::st
 Server::~Server() { Stop(SIGKILL); }
 
 int Server::Stop(int signal) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) return exit_code_;
   kill(pid_, signal);
-  int code = WaitExit(pid_, 20);
+  exit_code_ = WaitExit(pid_, 20);
   pid_ = -1;
-  return code;
+  return exit_code_;
 }
 
 CommandResult Server::Etcdctl(const std::vector<std::string>& args, const std::string& input) const {

@@ -53,13 +53,15 @@ class Server {
   std::string url() const { return "http://" + endpoint(); }
   // etcdctl (API 3) against this server.
   CommandResult Etcdctl(const std::vector<std::string>& args, const std::string& input = "") const;
-  // Sends SIGINT (graceful) or SIGKILL and waits; returns the exit status as Run does.
+  // Sends SIGINT (graceful) or SIGKILL and waits; returns the exit status as Run does
+  // (or the status it already exited with).
   int Stop(int signal);
   // What the process wrote to stderr so far (its log).
   std::string Log() const;
 
  private:
   pid_t pid_ = -1;
+  int exit_code_ = -1;
   int client_port_ = 0;
   std::string log_path_;
   bool healthy_ = false;

@@ -92,6 +92,10 @@ void Cluster::Bootstrap() {
   // Small appends and windows exercise probing, pipelining limits and backtracking.
   append_bytes_max_ = rng_.Below(2) == 0 ? 1 : 1 << 20;
   inflight_max_ = 1 + rng_.Below(8);
+  crash_ = static_cast<double>(1 + rng_.Below(4)) / 100.0;
+  leader_crash_ = static_cast<double>(rng_.Below(9)) / 100.0;
+  restart_ = static_cast<double>(3 + rng_.Below(18)) / 100.0;
+  leader_moment_crash_ = std::vector<double>{0.002, 0.03, 0.1, 0.3}[rng_.Below(4)];
   raftpb::Snapshot snap;
   snap.mutable_metadata()->set_index(1);
   snap.mutable_metadata()->set_term(1);
@@ -151,7 +155,11 @@ void Cluster::HandleReady(Node& n) {
     PersistReady(n, rd);
     if (checker_.violation()) return;
     // A crash after the disk write but before anything else: the messages are lost.
-    if (chaos_ && Chance(0.002)) {
+    // Leaders crash more often just after being elected or advancing the commit
+    // index: the Raft paper's hard cases (figure 8) start that way.
+    const bool leader_moment = n.raft->GetStatus().soft_state.role == raft::Role::kLeader &&
+                               (rd.soft_state || rd.hard_state);
+    if (chaos_ && Chance(leader_moment ? leader_moment_crash_ : 0.002)) {
       Crash(n, "after persisting a Ready");
       return;
     }

@@ -84,13 +84,13 @@ void Cluster::Crash(Node& n, const char* why) {
 }
 
 void Cluster::Bootstrap() {
-  const uint64_t voters = 3 + rng_.Below(3);
+  const uint64_t voters = std::vector<uint64_t>{3, 3, 4, 5}[rng_.Below(4)];
   const uint64_t learners = rng_.Below(3) == 0 ? 1 : 0;
   drop_ = static_cast<double>(rng_.Below(20)) / 100.0;
   duplicate_ = static_cast<double>(rng_.Below(10)) / 100.0;
   delay_max_ = rng_.Below(4);
   // Small appends and windows exercise probing, pipelining limits and backtracking.
-  append_bytes_max_ = rng_.Below(2) == 0 ? 1 : 1 << 20;
+  append_bytes_max_ = rng_.Below(4) != 0 ? 1 : 1 << 20;
   inflight_max_ = 1 + rng_.Below(8);
   crash_ = static_cast<double>(1 + rng_.Below(4)) / 100.0;
   leader_crash_ = static_cast<double>(rng_.Below(9)) / 100.0;

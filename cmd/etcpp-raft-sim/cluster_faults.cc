@@ -8,8 +8,8 @@ namespace etcpp::raftsim {
 
 namespace {
 
-constexpr int kCycles = 3;
-constexpr int kChaosRounds = 150;
+constexpr int kCycles = 4;
+constexpr int kChaosRounds = 400;
 constexpr int kLivenessTicks = 150;
 constexpr size_t kVotersMin = 3;
 constexpr size_t kVotersMax = 5;
@@ -119,7 +119,7 @@ void Cluster::Chaos() {
       HandleReady(*n);
     }
   }
-  if (blocked_.empty() ? Chance(0.02) : Chance(0.05)) {
+  if (blocked_.empty() ? Chance(0.04) : Chance(0.06)) {
     ++step_;
     if (blocked_.empty()) {
       Partition();

@@ -59,7 +59,7 @@ class BenchCluster {
     while (n.HasReady()) {
       Ready rd = n.GetReady();
       if (rd.snapshot && !s.ApplySnapshot(*rd.snapshot).ok()) std::abort();
-      if (!s.Append(rd.entries).ok()) std::abort();
+      if (!s.Append(std::move(rd.entries)).ok()) std::abort();
       if (rd.hard_state) s.SetHardState(*rd.hard_state);
       for (auto& m : rd.messages) queue_.push_back(std::move(m));
       if (id == 1 && !rd.committed_entries.empty()) {

@@ -132,7 +132,7 @@ void Cluster::PersistReady(Node& n, raft::Ready& rd) {
   }
   if (!rd.entries.empty()) {
     checker_.OnAppend(n.id, rd.entries, n.storage);
-    base::Status s = n.storage.Append(rd.entries);
+    base::Status s = n.storage.Append(std::move(rd.entries));
     ETCPP_ASSERT_MSG(s.ok(), s.message().c_str());
   }
   if (rd.hard_state) {

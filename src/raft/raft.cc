@@ -70,6 +70,8 @@ void Raft::Reset(uint64_t term) {
   read_only_.Clear();
   reads_before_first_commit_.clear();
   read_round_in_flight_ = false;
+  append_to_broadcast_ = false;
+  commit_to_broadcast_ = false;
 }
 
 void Raft::BecomeFollower(uint64_t term, uint64_t lead) {

@@ -117,7 +117,7 @@ void TestNetwork::HandleReady(uint64_t id) {
     if (rd.snapshot) {
       ASSERT_TRUE(s.ApplySnapshot(*rd.snapshot).ok());
     }
-    ASSERT_TRUE(s.Append(rd.entries).ok());
+    ASSERT_TRUE(s.Append(std::move(rd.entries)).ok());
     if (rd.hard_state) s.SetHardState(*rd.hard_state);
     for (raftpb::Message& m : rd.messages) queue_.push_back(std::move(m));
     for (const raftpb::Entry& e : rd.committed_entries) {

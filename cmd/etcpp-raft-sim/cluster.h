@@ -70,6 +70,8 @@ class Cluster {
   void DeliverDue();
   void TickAll();
   void Chaos();
+  void ClientActions();  // proposals and reads
+  void Faults();
   void ChangeMembership(Node& leader);
   void Partition();
   void Compact(Node& n);

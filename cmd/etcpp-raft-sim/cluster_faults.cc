@@ -100,6 +100,12 @@ void Cluster::Compact(Node& n) {
 }
 
 void Cluster::Chaos() {
+  ClientActions();
+  Faults();
+  AfterEvent();
+}
+
+void Cluster::ClientActions() {
   if (Chance(0.6)) {
     if (Node* n = RandomLive()) {
       ++step_;
@@ -119,6 +125,9 @@ void Cluster::Chaos() {
       HandleReady(*n);
     }
   }
+}
+
+void Cluster::Faults() {
   if (blocked_.empty() ? Chance(0.04) : Chance(0.06)) {
     ++step_;
     if (blocked_.empty()) {
@@ -168,7 +177,6 @@ void Cluster::Chaos() {
       }
     }
   }
-  AfterEvent();
 }
 
 void Cluster::Heal() {

@@ -207,6 +207,19 @@ TEST(RaftReplication, HeartbeatsNeverCommitPastWhatTheFollowerHolds) {
   EXPECT_LT(net.raft(3).log().committed(), net.raft(1).log().committed());
 }
 
+TEST(RaftReplication, AnUnreachableFollowerIsProbedAgain) {
+  TestNetwork net({1, 2, 3});
+  net.Campaign(1);
+  ASSERT_TRUE(net.Propose(1, "a").ok());
+  const Progress& pr = net.raft(1).tracker().progress().at(2);
+  EXPECT_EQ(pr.state, ProgressState::kReplicate);
+  net.node(1).ReportUnreachable(2);
+  EXPECT_EQ(pr.state, ProgressState::kProbe);
+  ASSERT_TRUE(net.Propose(1, "b").ok());
+  EXPECT_EQ(pr.state, ProgressState::kReplicate) << "its answer puts it back to streaming";
+  EXPECT_EQ(net.applied(2), (Strings{"a", "b"}));
+}
+
 TEST(RaftReplication, UncommittedBytesBoundRefusesProposals) {
   TestNetwork net({1, 2, 3}, {}, [](Config& c) { c.uncommitted_bytes_max = 250; });
   net.Campaign(1);

@@ -13,9 +13,6 @@ Status CompactedError() { return Status(Code::kOutOfRange, "raft: requested inde
 Status UnavailableIndexError() {
   return Status(Code::kNotFound, "raft: requested entry is past the last index");
 }
-Status SnapshotTemporarilyUnavailableError() {
-  return Status(Code::kUnavailable, "raft: snapshot is temporarily unavailable");
-}
 
 MemoryStorage::MemoryStorage() { entries_.emplace_back(); }
 

@@ -24,7 +24,6 @@ namespace etcpp::raft {
 //   kUnavailable — the snapshot is being built; try again later.
 base::Status CompactedError();
 base::Status UnavailableIndexError();
-base::Status SnapshotTemporarilyUnavailableError();
 inline bool IsCompacted(const base::Status& s) { return s.code() == base::Code::kOutOfRange; }
 
 struct InitialState {

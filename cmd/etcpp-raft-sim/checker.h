@@ -57,7 +57,6 @@ class Checker {
   void ForgetCommitCheck(uint64_t node) { checked_commit_.erase(node); }
 
   const std::optional<Violation>& violation() const { return violation_; }
-  uint64_t committed_max() const { return committed_max_; }
 
  private:
   void Fail(const std::string& invariant, const std::string& detail);

@@ -84,14 +84,18 @@ void Cluster::Crash(Node& n, const char* why) {
 }
 
 void Cluster::Bootstrap() {
-  const uint64_t voters = 3 + rng_.Below(3);
+  const uint64_t voters = std::vector<uint64_t>{3, 3, 4, 5}[rng_.Below(4)];
   const uint64_t learners = rng_.Below(3) == 0 ? 1 : 0;
   drop_ = static_cast<double>(rng_.Below(20)) / 100.0;
   duplicate_ = static_cast<double>(rng_.Below(10)) / 100.0;
   delay_max_ = rng_.Below(4);
   // Small appends and windows exercise probing, pipelining limits and backtracking.
-  append_bytes_max_ = rng_.Below(2) == 0 ? 1 : 1 << 20;
+  append_bytes_max_ = rng_.Below(4) != 0 ? 1 : 1 << 20;
   inflight_max_ = 1 + rng_.Below(8);
+  crash_ = static_cast<double>(1 + rng_.Below(4)) / 100.0;
+  leader_crash_ = static_cast<double>(rng_.Below(9)) / 100.0;
+  restart_ = static_cast<double>(3 + rng_.Below(18)) / 100.0;
+  leader_moment_crash_ = std::vector<double>{0.002, 0.03, 0.1, 0.3}[rng_.Below(4)];
   raftpb::Snapshot snap;
   snap.mutable_metadata()->set_index(1);
   snap.mutable_metadata()->set_term(1);
@@ -128,7 +132,7 @@ void Cluster::PersistReady(Node& n, raft::Ready& rd) {
   }
   if (!rd.entries.empty()) {
     checker_.OnAppend(n.id, rd.entries, n.storage);
-    base::Status s = n.storage.Append(rd.entries);
+    base::Status s = n.storage.Append(std::move(rd.entries));
     ETCPP_ASSERT_MSG(s.ok(), s.message().c_str());
   }
   if (rd.hard_state) {
@@ -151,7 +155,11 @@ void Cluster::HandleReady(Node& n) {
     PersistReady(n, rd);
     if (checker_.violation()) return;
     // A crash after the disk write but before anything else: the messages are lost.
-    if (chaos_ && Chance(0.002)) {
+    // Leaders crash more often just after being elected or advancing the commit
+    // index: the Raft paper's hard cases (figure 8) start that way.
+    const bool leader_moment = n.raft->GetStatus().soft_state.role == raft::Role::kLeader &&
+                               (rd.soft_state || rd.hard_state);
+    if (chaos_ && Chance(leader_moment ? leader_moment_crash_ : 0.002)) {
       Crash(n, "after persisting a Ready");
       return;
     }

@@ -70,6 +70,8 @@ class Cluster {
   void DeliverDue();
   void TickAll();
   void Chaos();
+  void ClientActions();  // proposals and reads
+  void Faults();
   void ChangeMembership(Node& leader);
   void Partition();
   void Compact(Node& n);
@@ -108,6 +110,10 @@ class Cluster {
   uint64_t delay_max_ = 0;
   uint64_t append_bytes_max_ = 0;
   size_t inflight_max_ = 0;
+  double crash_ = 0;         // per round: crash a random member
+  double leader_crash_ = 0;  // per round: crash the leader
+  double restart_ = 0;       // per round: restart a crashed member
+  double leader_moment_crash_ = 0;  // per Ready of a new leader or a leader's commit
 };
 
 }  // namespace etcpp::raftsim

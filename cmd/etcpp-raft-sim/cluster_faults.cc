@@ -8,8 +8,8 @@ namespace etcpp::raftsim {
 
 namespace {
 
-constexpr int kCycles = 3;
-constexpr int kChaosRounds = 150;
+constexpr int kCycles = 4;
+constexpr int kChaosRounds = 400;
 constexpr int kLivenessTicks = 150;
 constexpr size_t kVotersMin = 3;
 constexpr size_t kVotersMax = 5;
@@ -23,9 +23,16 @@ void Cluster::Partition() {
   blocked_.clear();
   std::vector<Node*> live = LiveNodes();
   if (live.size() < 2) return;
-  // Cut one random group off from the rest, both ways or one way only.
+  // Cut one group off from the rest, both ways or one way only: often the leader
+  // alone (it goes on accepting proposals that nobody else sees), otherwise a random
+  // group.
   std::vector<uint64_t> group, rest;
-  for (auto& [id, node] : nodes_) (rng_.Below(2) == 0 ? group : rest).push_back(id);
+  Node* leader = Leader();
+  const bool isolate_leader = leader != nullptr && rng_.Below(2) == 0;
+  for (auto& [id, node] : nodes_) {
+    const bool in_group = isolate_leader ? id == leader->id : rng_.Below(2) == 0;
+    (in_group ? group : rest).push_back(id);
+  }
   const bool one_way = rng_.Below(3) == 0;
   for (uint64_t a : group) {
     for (uint64_t b : rest) {
@@ -93,6 +100,12 @@ void Cluster::Compact(Node& n) {
 }
 
 void Cluster::Chaos() {
+  ClientActions();
+  Faults();
+  AfterEvent();
+}
+
+void Cluster::ClientActions() {
   if (Chance(0.6)) {
     if (Node* n = RandomLive()) {
       ++step_;
@@ -112,7 +125,10 @@ void Cluster::Chaos() {
       HandleReady(*n);
     }
   }
-  if (blocked_.empty() ? Chance(0.02) : Chance(0.05)) {
+}
+
+void Cluster::Faults() {
+  if (blocked_.empty() ? Chance(0.04) : Chance(0.06)) {
     ++step_;
     if (blocked_.empty()) {
       Partition();
@@ -121,13 +137,20 @@ void Cluster::Chaos() {
       Trace("partition healed");
     }
   }
-  if (Chance(0.02)) {
+  if (Chance(crash_)) {
     if (Node* n = RandomLive()) {
       ++step_;
       Crash(*n, "fault");
     }
   }
-  if (Chance(0.06)) {
+  // Leaders are what the hard cases are about: depose them often.
+  if (Chance(leader_crash_)) {
+    if (Node* leader = Leader()) {
+      ++step_;
+      Crash(*leader, "leader fault");
+    }
+  }
+  if (Chance(restart_)) {
     for (auto& [id, node] : nodes_) {
       if (!node->raft && !node->removed) {
         ++step_;
@@ -154,7 +177,6 @@ void Cluster::Chaos() {
       }
     }
   }
-  AfterEvent();
 }
 
 void Cluster::Heal() {

@@ -6,15 +6,6 @@
 
 namespace etcpp::raft {
 
-const char* ProgressStateName(ProgressState state) {
-  switch (state) {
-    case ProgressState::kProbe: return "probe";
-    case ProgressState::kReplicate: return "replicate";
-    case ProgressState::kSnapshot: return "snapshot";
-  }
-  return "unknown";
-}
-
 void Inflights::Add(uint64_t last_index, uint64_t bytes) {
   ETCPP_ASSERT_MSG(!Full(), "sending beyond a full in-flight window");
   ETCPP_ASSERT(items_.empty() || items_.back().last_index < last_index);

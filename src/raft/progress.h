@@ -18,7 +18,6 @@
 namespace etcpp::raft {
 
 enum class ProgressState { kProbe, kReplicate, kSnapshot };
-const char* ProgressStateName(ProgressState state);
 
 // Inflights: the append messages sent in replicate state and not yet acknowledged,
 // each remembered by its last index and entry bytes; full when either bound is hit.

@@ -23,7 +23,11 @@ Raft::Raft(const Config& config)
   tracker_.Reset(initial->conf_state, log_.LastIndex() + 1);
   const raftpb::HardState& hs = initial->hard_state;
   log_.CommitTo(hs.commit());
-  if (config.planted_bug_for_testing != PlantedBug::kAmnesia) {
+  if (config.planted_bug_for_testing == PlantedBug::kAmnesia) {
+    // The planted bug: as if the hard state write had been lost, the member guesses its
+    // term from its log and believes it has not voted.
+    term_ = log_.LastTerm();
+  } else {
     term_ = hs.term();
     vote_ = hs.vote();
   }
@@ -66,6 +70,8 @@ void Raft::Reset(uint64_t term) {
   read_only_.Clear();
   reads_before_first_commit_.clear();
   read_round_in_flight_ = false;
+  append_to_broadcast_ = false;
+  commit_to_broadcast_ = false;
 }
 
 void Raft::BecomeFollower(uint64_t term, uint64_t lead) {

@@ -47,6 +47,13 @@ class Raft {
   // count against the uncommitted bound.
   void ReduceUncommittedBytes(uint64_t bytes);
 
+  // New entries and commit progress are sent to followers once per Ready rather than
+  // once per proposal or acknowledgement: under load many of them arrive between two
+  // Readys, and one append per follower then carries them all (the batching that
+  // makes replication cheap).
+  bool HasBroadcastPending() const { return append_to_broadcast_ || commit_to_broadcast_; }
+  void FlushBroadcast();
+
   uint64_t id() const { return id_; }
   uint64_t term() const { return term_; }
   uint64_t vote() const { return vote_; }
@@ -138,6 +145,8 @@ class Raft {
   // term; until then its commit index may lag what earlier leaders committed.
   std::vector<raftpb::Message> reads_before_first_commit_;
   bool read_round_in_flight_ = false;
+  bool append_to_broadcast_ = false;
+  bool commit_to_broadcast_ = false;
 };
 
 }  // namespace etcpp::raft

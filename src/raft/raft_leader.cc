@@ -88,7 +88,7 @@ Status Raft::HandlePropose(Message& m) {
   }
   if (!AppendEntries(std::move(entries))) return ProposalDroppedError();
   if (conf_index != 0) pending_conf_index_ = conf_index;
-  BroadcastAppend();
+  append_to_broadcast_ = true;
   return Status::Ok();
 }
 
@@ -107,7 +107,7 @@ bool Raft::AppendEntries(std::vector<raftpb::Entry> entries) {
     e.set_term(term_);
     e.set_index(++index);
   }
-  const uint64_t last = log_.Append(entries);
+  const uint64_t last = log_.Append(std::move(entries));
   tracker_.Get(id_)->MaybeUpdate(last);
   // A single voter commits on its own.
   MaybeCommit();
@@ -179,6 +179,18 @@ void Raft::BroadcastAppend() {
   }
 }
 
+void Raft::FlushBroadcast() {
+  if (!HasBroadcastPending()) return;
+  // An empty append is only worth sending to announce a new commit index.
+  const bool send_if_empty = commit_to_broadcast_;
+  append_to_broadcast_ = false;
+  commit_to_broadcast_ = false;
+  if (role_ != Role::kLeader) return;
+  for (const auto& entry : tracker_.progress()) {
+    if (entry.first != id_) SendAppend(entry.first, send_if_empty);
+  }
+}
+
 void Raft::BroadcastHeartbeat(const std::string& context) {
   for (const auto& entry : tracker_.progress()) {
     if (entry.first != id_) SendHeartbeat(entry.first, context);
@@ -236,7 +248,7 @@ void Raft::HandleAppendResponse(const Message& m, Progress& pr) {
       break;
   }
   if (MaybeCommit()) {
-    BroadcastAppend();
+    commit_to_broadcast_ = true;
   } else if (was_paused) {
     SendAppend(m.from(), true);
   }

@@ -55,7 +55,7 @@ bool RaftLog::IsUpToDate(uint64_t last_index, uint64_t last_term) const {
 }
 
 std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
-                              const std::vector<raftpb::Entry>& entries) {
+                                             std::vector<raftpb::Entry> entries) {
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
   const uint64_t last_new = prev_index + entries.size();
   const uint64_t conflict = FindConflict(entries);
@@ -64,18 +64,18 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_
     // leader (or log) could ask for it.
     ETCPP_ASSERT_MSG(conflict > committed_, "an append conflicts with a committed entry");
     const size_t from = conflict - (prev_index + 1);
-    std::vector<raftpb::Entry> tail(entries.begin() + static_cast<ptrdiff_t>(from), entries.end());
-    Append(tail);
+    entries.erase(entries.begin(), entries.begin() + static_cast<ptrdiff_t>(from));
+    Append(std::move(entries));
   }
   CommitTo(std::min(leader_commit, last_new));
   return last_new;
 }
 
-uint64_t RaftLog::Append(const std::vector<raftpb::Entry>& entries) {
+uint64_t RaftLog::Append(std::vector<raftpb::Entry> entries) {
   if (entries.empty()) return LastIndex();
   ETCPP_ASSERT_MSG(entries.front().index() > committed_, "append below the commit index");
   ETCPP_ASSERT_MSG(entries.front().index() <= LastIndex() + 1, "append leaves a gap");
-  unstable_.TruncateAndAppend(entries);
+  unstable_.TruncateAndAppend(std::move(entries));
   return LastIndex();
 }
 

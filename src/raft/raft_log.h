@@ -36,9 +36,9 @@ class RaftLog {
   // min(leader_commit, last new index). Returns the last new index, or nullopt on a
   // mismatch.
   std::optional<uint64_t> MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
-                       const std::vector<raftpb::Entry>& entries);
+                                      std::vector<raftpb::Entry> entries);
   // Leader side: appends entries after LastIndex(); returns the new last index.
-  uint64_t Append(const std::vector<raftpb::Entry>& entries);
+  uint64_t Append(std::vector<raftpb::Entry> entries);
   // The first entry whose index is absent or whose term differs, or 0.
   uint64_t FindConflict(const std::vector<raftpb::Entry>& entries) const;
   // The last index <= index whose term is <= term, with that term; (index, 0) when the

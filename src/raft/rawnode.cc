@@ -112,12 +112,13 @@ bool RawNode::HasReady() const {
   return !(CurrentSoftState() == prev_soft_state_) ||
          !SameHardState(raft_.GetHardState(), prev_hard_state_) || log.PendingSnapshot() ||
          !log.UnstableEntries().empty() || log.HasNextCommittedEntries() ||
-         !raft_.outbox.empty() || !raft_.read_states.empty();
+         !raft_.outbox.empty() || !raft_.read_states.empty() || raft_.HasBroadcastPending();
 }
 
 Ready RawNode::GetReady() {
   ETCPP_ASSERT_MSG(!ready_outstanding_, "GetReady called again before Advance");
   ready_outstanding_ = true;
+  raft_.FlushBroadcast();
   Ready rd;
   const SoftState soft = CurrentSoftState();
   if (!(soft == prev_soft_state_)) {

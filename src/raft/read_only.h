@@ -35,7 +35,6 @@ class ReadOnly {
   std::vector<ReadIndexRequest> ReleaseThrough(const std::string& context);
   const std::string* LastPendingContext() const;
   void Clear();
-  size_t size() const { return queue_.size(); }
 
  private:
   std::deque<std::string> queue_;  // contexts in arrival order

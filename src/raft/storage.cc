@@ -1,5 +1,6 @@
 #include "raft/storage.h"
 
+#include <iterator>
 #include <utility>
 
 namespace etcpp::raft {
@@ -11,9 +12,6 @@ using base::Status;
 Status CompactedError() { return Status(Code::kOutOfRange, "raft: requested index is compacted"); }
 Status UnavailableIndexError() {
   return Status(Code::kNotFound, "raft: requested entry is past the last index");
-}
-Status SnapshotTemporarilyUnavailableError() {
-  return Status(Code::kUnavailable, "raft: snapshot is temporarily unavailable");
 }
 
 MemoryStorage::MemoryStorage() { entries_.emplace_back(); }
@@ -87,7 +85,7 @@ Status MemoryStorage::Compact(uint64_t index) {
   return Status::Ok();
 }
 
-Status MemoryStorage::Append(const std::vector<raftpb::Entry>& entries) {
+Status MemoryStorage::Append(std::vector<raftpb::Entry> entries) {
   if (entries.empty()) return Status::Ok();
   const uint64_t first = entries.front().index();
   for (size_t i = 1; i < entries.size(); ++i) {
@@ -103,7 +101,8 @@ Status MemoryStorage::Append(const std::vector<raftpb::Entry>& entries) {
     return Status(Code::kFailedPrecondition, "raft: appended entries leave a gap in the log");
   }
   entries_.resize(start - Offset());
-  entries_.insert(entries_.end(), entries.begin() + static_cast<ptrdiff_t>(skip), entries.end());
+  entries_.insert(entries_.end(), std::make_move_iterator(entries.begin() + static_cast<ptrdiff_t>(skip)),
+                  std::make_move_iterator(entries.end()));
   return Status::Ok();
 }
 

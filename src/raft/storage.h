@@ -24,7 +24,6 @@ namespace etcpp::raft {
 //   kUnavailable — the snapshot is being built; try again later.
 base::Status CompactedError();
 base::Status UnavailableIndexError();
-base::Status SnapshotTemporarilyUnavailableError();
 inline bool IsCompacted(const base::Status& s) { return s.code() == base::Code::kOutOfRange; }
 
 struct InitialState {
@@ -81,7 +80,7 @@ class MemoryStorage final : public Storage {
   base::Status Compact(uint64_t index);
   // Appends entries, replacing any existing suffix that they overlap. The entries must
   // be contiguous and must not leave a gap after LastIndex().
-  base::Status Append(const std::vector<raftpb::Entry>& entries);
+  base::Status Append(std::vector<raftpb::Entry> entries);
 
  private:
   uint64_t Offset() const { return entries_.front().index(); }

@@ -1,5 +1,8 @@
 #include "raft/unstable.h"
 
+#include <iterator>
+#include <utility>
+
 #include "base/assert.h"
 
 namespace etcpp::raft {
@@ -43,7 +46,7 @@ void Unstable::Restore(const raftpb::Snapshot& snapshot) {
   snapshot_ = snapshot;
 }
 
-void Unstable::TruncateAndAppend(const std::vector<raftpb::Entry>& entries) {
+void Unstable::TruncateAndAppend(std::vector<raftpb::Entry> entries) {
   ETCPP_ASSERT(!entries.empty());
   const uint64_t first = entries.front().index();
   if (first == offset_ + entries_.size()) {
@@ -55,7 +58,12 @@ void Unstable::TruncateAndAppend(const std::vector<raftpb::Entry>& entries) {
   } else {
     entries_.resize(first - offset_);
   }
-  entries_.insert(entries_.end(), entries.begin(), entries.end());
+  if (entries_.empty()) {
+    entries_ = std::move(entries);
+  } else {
+    entries_.insert(entries_.end(), std::make_move_iterator(entries.begin()),
+                    std::make_move_iterator(entries.end()));
+  }
 }
 
 void Unstable::CopyTo(uint64_t lo, uint64_t hi, std::vector<raftpb::Entry>* out) const {

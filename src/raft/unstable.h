@@ -30,7 +30,7 @@ class Unstable {
 
   void Restore(const raftpb::Snapshot& snapshot);
   // Appends entries, replacing what they overlap. entries must not be empty.
-  void TruncateAndAppend(const std::vector<raftpb::Entry>& entries);
+  void TruncateAndAppend(std::vector<raftpb::Entry> entries);
   // Appends copies of entries [lo, hi) to out; both must lie in this unstable tail.
   void CopyTo(uint64_t lo, uint64_t hi, std::vector<raftpb::Entry>* out) const;
 

@@ -162,7 +162,14 @@ Result<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, const SnapshotMar
   auto file = OpenFile(wal->PathOf(last), O_WRONLY);
   ETCPP_RETURN_IF_ERROR(file.status());
   wal->file_ = std::move(file).value();
-  if (end.torn) ETCPP_RETURN_IF_ERROR(wal->Repair(wal->PathOf(last), end));
+  if (end.torn) {
+    ETCPP_RETURN_IF_ERROR(wal->Repair(wal->PathOf(last), end));
+  } else {
+    // The records just replayed may still be only in the page cache (the process that
+    // wrote them may have died before its fdatasync returned); raft is about to treat
+    // them as persisted, so they must be.
+    ETCPP_RETURN_IF_ERROR(SyncData(wal->file_.get(), wal->PathOf(last)));
+  }
   for (const std::string& temp : listing->temps) {
     ETCPP_RETURN_IF_ERROR(RemoveFile(JoinPath(dir, temp)));
   }
@@ -307,15 +314,14 @@ Status Wal::ReleaseTo(uint64_t index) {
   // Segment k holds no live entry at or above segment k+1's first index (that index was
   // one past the last entry written when k+1 was started), so k is covered once
   // first_index(k+1) <= index + 1.
-  size_t covered = 0;
-  while (covered + 1 < segments_.size() && segments_[covered + 1].first_index <= index + 1) {
-    ++covered;
+  // Oldest first, each removal synced before the next, so whatever a crash or an error
+  // leaves behind is still a contiguous run of segments (a gap would be refused).
+  while (segments_.size() > 1 && segments_[1].first_index <= index + 1) {
+    ETCPP_RETURN_IF_ERROR(RemoveFile(PathOf(segments_.front())));
+    segments_.erase(segments_.begin());
+    ETCPP_RETURN_IF_ERROR(SyncDir(dir_));
   }
-  if (covered == 0) return Status::Ok();
-  // Oldest first, so a crash part-way leaves a contiguous run of segments behind.
-  for (size_t i = 0; i < covered; ++i) ETCPP_RETURN_IF_ERROR(RemoveFile(PathOf(segments_[i])));
-  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(covered));
-  return SyncDir(dir_);
+  return Status::Ok();
 }
 
 std::vector<std::string> Wal::SegmentNamesForTesting() const {

@@ -96,6 +96,8 @@ TEST(WalCorruptionTest, FileEndingInsideTheLastRecordIsATornWrite) {
   uint64_t last = WriteLog(tmp.path(), 1000);
   ASSERT_EQ(::truncate(tmp.Sub(kFirstSegment).c_str(), static_cast<off_t>(last + 20)), 0);
   ExpectReplaysOneToTenThenContinues(tmp.path());
+  EXPECT_EQ(std::filesystem::file_size(tmp.Sub(kFirstSegment)), Options().segment_bytes)
+      << "the repaired segment is preallocated again";
 }
 
 TEST(WalCorruptionTest, LostSectorInsideTheLastRecordIsATornWrite) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "wal/testing.h"
 
@@ -232,6 +233,20 @@ TEST(WalTest, ReleaseToThenReplayFromTheMarkerKeepsEveryLaterEntry) {
   }
   ReplayResult replay = Replay(tmp.path(), {100, 1}, options);
   ExpectEntries(replay, Entries(101, 300, 1));
+}
+
+TEST(WalTest, LeftoverOfAnInterruptedCutIsRemovedOnOpen) {
+  TempDirForTesting tmp;
+  {
+    auto wal = Wal::Create(tmp.path(), kMetadata);
+    ASSERT_TRUE(wal.ok());
+    ASSERT_TRUE((*wal)->Save(State(1, 1, 0), Entries(1, 3, 1)).ok());
+  }
+  std::string temp = tmp.Sub("0000000000000001-0000000000000004.wal.tmp");
+  std::ofstream(temp) << "half a preamble";
+  ExpectEntries(Replay(tmp.path()), Entries(1, 3, 1));
+  EXPECT_FALSE(std::filesystem::exists(temp));
+  EXPECT_EQ(CountSegments(tmp.path()), 1u);
 }
 
 TEST(WalTest, EmptySaveWritesNothing) {

@@ -235,6 +235,25 @@ TEST(WalTest, ReleaseToThenReplayFromTheMarkerKeepsEveryLaterEntry) {
   ExpectEntries(replay, Entries(101, 300, 1));
 }
 
+TEST(WalTest, ReleaseToKeepsASegmentUntilItsLastEntryIsCovered) {
+  TempDirForTesting tmp;
+  Options options;
+  options.segment_bytes = 4096;
+  auto wal = Wal::Create(tmp.path(), kMetadata, options);
+  ASSERT_TRUE(wal.ok());
+  for (uint64_t i = 1; i <= 40; ++i) ASSERT_TRUE((*wal)->Save({}, Entries(i, i, 1)).ok());
+  std::vector<std::string> names = (*wal)->SegmentNamesForTesting();
+  ASSERT_GE(names.size(), 3u);
+  // The second segment starts at index `next`: the first one ends with entry next - 1.
+  uint64_t next = std::stoull(names[1].substr(17, 16), nullptr, 16);
+  ASSERT_TRUE((*wal)->ReleaseTo(next - 2).ok());
+  EXPECT_EQ((*wal)->SegmentNamesForTesting(), names) << "entry " << next - 1 << " not covered";
+  ASSERT_TRUE((*wal)->ReleaseTo(next - 1).ok());
+  names.erase(names.begin());
+  EXPECT_EQ((*wal)->SegmentNamesForTesting(), names);
+  EXPECT_EQ(CountSegments(tmp.path()), names.size());
+}
+
 TEST(WalTest, LeftoverOfAnInterruptedCutIsRemovedOnOpen) {
   TempDirForTesting tmp;
   {

@@ -241,7 +241,7 @@ TEST(WalTest, ReleaseToKeepsASegmentUntilItsLastEntryIsCovered) {
   options.segment_bytes = 4096;
   auto wal = Wal::Create(tmp.path(), kMetadata, options);
   ASSERT_TRUE(wal.ok());
-  for (uint64_t i = 1; i <= 40; ++i) ASSERT_TRUE((*wal)->Save({}, Entries(i, i, 1)).ok());
+  for (uint64_t i = 1; i <= 100; ++i) ASSERT_TRUE((*wal)->Save({}, Entries(i, i, 1)).ok());
   std::vector<std::string> names = (*wal)->SegmentNamesForTesting();
   ASSERT_GE(names.size(), 3u);
   // The second segment starts at index `next`: the first one ends with entry next - 1.

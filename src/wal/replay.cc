@@ -34,9 +34,7 @@ bool ChainContinuesAfter(std::string_view data, uint64_t offset) {
   size_t last_nonzero = data.find_last_not_of('\0');
   for (uint64_t at = offset + kRecordHeaderBytes; at + kRecordHeaderBytes <= last_nonzero + 1;
        ++at) {
-    // Cheap filter first: a record header has a known type and three zero bytes.
-    const char* p = data.data() + at;
-    if (p[8] < 1 || p[8] > 5 || p[9] != 0 || p[10] != 0 || p[11] != 0) continue;
+    // Most positions fail DecodeRecord's header checks before any checksum is computed.
     if (DecodeRecord(data.substr(at), stored_crc).status == DecodeStatus::kOk) return true;
   }
   return false;
@@ -79,7 +77,11 @@ Result<SegmentEnd> Replayer::ScanSegment(std::string_view name, std::string_view
       offset += record.extent;
       continue;
     }
-    if (offset == 0) return CorruptionAt(name, 0, "no valid segment header");
+    if (offset == 0) {
+      return CorruptionAt(
+          name, 0,
+          std::string("no valid segment header (") + DecodeStatusName(record.status) + ")");
+    }
     bool zero_end = (record.status == DecodeStatus::kZeroHeader ||
                      record.status == DecodeStatus::kTruncatedHeader) &&
                     AllZero(data.substr(offset));

@@ -211,12 +211,12 @@ Status Wal::Cut() {
   std::string temp = path.substr(0, path.size() - 4) + kTempSuffix;
 
   // The preamble repeats what replay must know even after older segments are released.
-  uint32_t crc = crc_;
-  buffer_.clear();
-  AppendSegmentHeader(&buffer_, SegmentHeader{segment.sequence, crc_}, &crc);
-  AppendMetadata(&buffer_, metadata_, &crc);
-  if (snapshot_.index != 0) AppendSnapshot(&buffer_, snapshot_, &crc);
-  if (!IsEmptyHardState(hard_state_)) AppendHardState(&buffer_, hard_state_, &crc);
+  WriteEncoder encoder(&buffer_, crc_);
+  encoder.Add(AppendSegmentHeader, SegmentHeader{segment.sequence, crc_});
+  encoder.Add(AppendMetadata, metadata_);
+  if (snapshot_.index != 0) encoder.Add(AppendSnapshot, snapshot_);
+  if (!IsEmptyHardState(hard_state_)) encoder.Add(AppendHardState, hard_state_);
+  uint32_t crc = encoder.Finish();
 
   // Built under a temporary name and renamed only once complete and synced, so a crash
   // never leaves a segment without its header; the directory fsync makes the rename
@@ -287,10 +287,10 @@ Status Wal::Save(const raftpb::HardState& state, std::span<const raftpb::Entry> 
     bytes += kRecordHeaderBytes + 20 + entries[i].data().size();
   }
   ETCPP_RETURN_IF_ERROR(CutIfFull(bytes));
-  uint32_t crc = crc_;
-  buffer_.clear();
-  for (const raftpb::Entry& entry : entries) AppendEntry(&buffer_, entry, &crc);
-  if (has_state) AppendHardState(&buffer_, state, &crc);
+  WriteEncoder encoder(&buffer_, crc_);
+  for (const raftpb::Entry& entry : entries) encoder.Add(AppendEntry, entry);
+  if (has_state) encoder.Add(AppendHardState, state);
+  uint32_t crc = encoder.Finish();
   ETCPP_ASSERT(buffer_.size() == bytes);
   ETCPP_RETURN_IF_ERROR(WriteBuffer(crc));
   if (has_state) hard_state_ = state;
@@ -301,9 +301,9 @@ Status Wal::Save(const raftpb::HardState& state, std::span<const raftpb::Entry> 
 Status Wal::SaveSnapshot(const SnapshotMarker& marker) {
   ETCPP_RETURN_IF_ERROR(failed_);
   ETCPP_RETURN_IF_ERROR(CutIfFull(kRecordHeaderBytes + 16));
-  uint32_t crc = crc_;
-  buffer_.clear();
-  AppendSnapshot(&buffer_, marker, &crc);
+  WriteEncoder encoder(&buffer_, crc_);
+  encoder.Add(AppendSnapshot, marker);
+  uint32_t crc = encoder.Finish();
   ETCPP_RETURN_IF_ERROR(WriteBuffer(crc));
   snapshot_ = marker;
   return Status::Ok();

@@ -146,7 +146,12 @@ TEST(WalCrashTest, EveryAcknowledgedEntrySurvivesSigkill) {
   auto start = std::chrono::steady_clock::now();
   Progress progress;
   int kills = 0, repairs = 0;
-  while (kills < kKillsMax && std::chrono::steady_clock::now() - start < kTimeBudget) {
+  // At least kKillsMin kills however slow the machine is; more while time allows.
+  auto more = [&] {
+    return kills < kKillsMin ||
+           (kills < kKillsMax && std::chrono::steady_clock::now() - start < kTimeBudget);
+  };
+  while (more()) {
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
     pid_t pid = ::fork();
@@ -171,7 +176,6 @@ TEST(WalCrashTest, EveryAcknowledgedEntrySurvivesSigkill) {
               " entries acknowledged, newest snapshot %" PRIu64 ", %zu segments left, %.1f s\n",
               kills, repairs, progress.acknowledged, progress.snapshot.index,
               CountSegments(tmp.path()), seconds);
-  EXPECT_GE(kills, kKillsMin);
   EXPECT_GT(progress.acknowledged, 0u);
 }
 

@@ -42,7 +42,7 @@ Options CrashOptions() {
 // a message is never split): an acknowledged index, or — with the top bit set — the
 // index of a snapshot marker it saved.
 constexpr uint64_t kSnapshotTag = 1ull << 63;
-constexpr int kBatchesPerSnapshot = 50;
+constexpr int kBatchesPerSnapshot = 10;
 
 void Report(int fd, uint64_t message) {
   if (::write(fd, &message, sizeof message) != sizeof message) ::_exit(4);

@@ -26,7 +26,7 @@ test: build
 # plus a corpus kept in the build dir; a crash stops make with the fuzzer's report.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= wal_decoder_fuzz
+FUZZ_TARGETS ?= wal_decoder_fuzz snap_decoder_fuzz
 
 fuzz: setup
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja

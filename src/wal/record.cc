@@ -104,6 +104,15 @@ void AppendSnapshot(std::string* out, const SnapshotMarker& marker, uint32_t* cr
   FinishRecord(out, start, RecordType::kSnapshot, crc);
 }
 
+void MarkWriteEnd(std::string* out, size_t record_start, uint32_t previous_crc, uint32_t* crc) {
+  ETCPP_ASSERT(record_start + kRecordHeaderBytes <= out->size());
+  char* header = out->data() + record_start;
+  ETCPP_ASSERT(record_start + kRecordHeaderBytes + GetU32(header + 4) == out->size());
+  header[9] = static_cast<char>(header[9] | kRecordFlagWriteEnd);
+  *crc = crc32c::Extend(previous_crc, header + 4, out->size() - record_start - 4);
+  for (int i = 0; i < 4; ++i) header[i] = static_cast<char>(*crc >> (8 * i));
+}
+
 const char* DecodeStatusName(DecodeStatus status) {
   switch (status) {
     case DecodeStatus::kOk:
@@ -138,7 +147,8 @@ DecodedRecord DecodeRecord(std::string_view buffer, uint32_t previous_crc) {
   }
   uint32_t length = GetU32(p + 4);
   uint8_t type = static_cast<uint8_t>(p[8]);
-  if (!KnownType(type) || p[9] != 0 || p[10] != 0 || p[11] != 0) {
+  uint8_t flags = static_cast<uint8_t>(p[9]);
+  if (!KnownType(type) || (flags & ~kRecordFlagWriteEnd) != 0 || p[10] != 0 || p[11] != 0) {
     d.status = DecodeStatus::kBadType;
     return d;
   }
@@ -147,6 +157,7 @@ DecodedRecord DecodeRecord(std::string_view buffer, uint32_t previous_crc) {
     return d;
   }
   d.extent = kRecordHeaderBytes + length;
+  d.write_end = (flags & kRecordFlagWriteEnd) != 0;
   uint32_t crc = crc32c::Extend(previous_crc, p + 4, d.extent - 4);
   if (crc != GetU32(p)) {
     d.status = DecodeStatus::kBadCrc;

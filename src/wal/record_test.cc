@@ -88,6 +88,32 @@ TEST(RecordTest, EverySingleByteChangeIsDetected) {
   }
 }
 
+TEST(RecordTest, WriteEncoderFlagsOnlyTheLastRecordOfAWrite) {
+  std::string buffer;
+  WriteEncoder encoder(&buffer, 5);
+  encoder.Add(AppendEntry, MakeEntry(1, 1, "a"));
+  encoder.Add(AppendEntry, MakeEntry(2, 1, "b"));
+  encoder.Add(AppendSnapshot, SnapshotMarker{2, 1});
+  uint32_t crc_after = encoder.Finish();
+
+  std::string_view rest = buffer;
+  uint32_t chain = 5;
+  std::vector<bool> write_ends;
+  while (!rest.empty()) {
+    DecodedRecord record = DecodeRecord(rest, chain);
+    ASSERT_EQ(record.status, DecodeStatus::kOk);
+    write_ends.push_back(record.write_end);
+    chain = record.crc;
+    rest.remove_prefix(record.extent);
+  }
+  EXPECT_EQ(write_ends, (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(chain, crc_after);
+
+  std::string unknown_flag = buffer;
+  unknown_flag[9] = 2;
+  EXPECT_EQ(DecodeRecord(unknown_flag, 5).status, DecodeStatus::kBadType);
+}
+
 TEST(RecordTest, MalformedFramesAreClassified) {
   std::string buffer;
   uint32_t crc = 0;

@@ -12,6 +12,12 @@ using base::Status;
 
 constexpr uint64_t kSectorBytes = 512;
 
+uint32_t LoadU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 bool AllZero(std::string_view bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
 }
@@ -29,15 +35,32 @@ Status CorruptionAt(std::string_view name, uint64_t offset, std::string_view wha
 bool ChainContinuesAfter(std::string_view data, uint64_t offset) {
   std::string_view header = data.substr(offset, kRecordHeaderBytes);
   if (header.size() < kRecordHeaderBytes || AllZero(header)) return false;
-  uint32_t stored_crc = 0;
-  for (int i = 3; i >= 0; --i) stored_crc = (stored_crc << 8) | static_cast<uint8_t>(header[i]);
+  uint32_t stored_crc = LoadU32(header.data());
   size_t last_nonzero = data.find_last_not_of('\0');
   for (uint64_t at = offset + kRecordHeaderBytes; at + kRecordHeaderBytes <= last_nonzero + 1;
        ++at) {
-    // Cheap filter first: a record header has a known type and three zero bytes.
-    const char* p = data.data() + at;
-    if (p[8] < 1 || p[8] > 5 || p[9] != 0 || p[10] != 0 || p[11] != 0) continue;
+    // Most positions fail DecodeRecord's header checks before any checksum is computed.
     if (DecodeRecord(data.substr(at), stored_crc).status == DecodeStatus::kOk) return true;
+  }
+  return false;
+}
+
+// Whether a write boundary survives after the bad record at `offset`: a record flagged as
+// the end of a write, followed by a record that continues the chain from it. Each write
+// is synced before the next one starts, so only the last write can be torn — and a
+// torn write is the last thing in the log. A boundary after the damage means synced
+// writes follow it: the disk lost synced bytes, which is corruption.
+bool LaterWriteFollows(std::string_view data, uint64_t offset) {
+  size_t last_nonzero = data.find_last_not_of('\0');
+  for (uint64_t at = offset + 1; at + kRecordHeaderBytes <= last_nonzero + 1; ++at) {
+    // The seed of this record is unknown, so its own crc cannot match; its successor's can.
+    DecodedRecord end = DecodeRecord(data.substr(at), 0);
+    bool plausible = end.status == DecodeStatus::kOk || end.status == DecodeStatus::kBadCrc;
+    if (!plausible || !end.write_end) continue;
+    uint32_t stored_crc = LoadU32(data.data() + at);
+    if (DecodeRecord(data.substr(at + end.extent), stored_crc).status == DecodeStatus::kOk) {
+      return true;
+    }
   }
   return false;
 }
@@ -46,7 +69,7 @@ bool ChainContinuesAfter(std::string_view data, uint64_t offset) {
 
 bool LooksTorn(std::string_view data, uint64_t offset, uint64_t extent) {
   ETCPP_ASSERT(offset <= data.size() && extent <= data.size() - offset);
-  if (ChainContinuesAfter(data, offset)) return false;
+  if (ChainContinuesAfter(data, offset) || LaterWriteFollows(data, offset)) return false;
   uint64_t end = offset + extent;
   // The write stopped inside this record: nothing but preallocated zeros follows.
   if (AllZero(data.substr(end))) return true;
@@ -79,7 +102,11 @@ Result<SegmentEnd> Replayer::ScanSegment(std::string_view name, std::string_view
       offset += record.extent;
       continue;
     }
-    if (offset == 0) return CorruptionAt(name, 0, "no valid segment header");
+    if (offset == 0) {
+      return CorruptionAt(
+          name, 0,
+          std::string("no valid segment header (") + DecodeStatusName(record.status) + ")");
+    }
     bool zero_end = (record.status == DecodeStatus::kZeroHeader ||
                      record.status == DecodeStatus::kTruncatedHeader) &&
                     AllZero(data.substr(offset));

@@ -162,7 +162,14 @@ Result<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, const SnapshotMar
   auto file = OpenFile(wal->PathOf(last), O_WRONLY);
   ETCPP_RETURN_IF_ERROR(file.status());
   wal->file_ = std::move(file).value();
-  if (end.torn) ETCPP_RETURN_IF_ERROR(wal->Repair(wal->PathOf(last), end));
+  if (end.torn) {
+    ETCPP_RETURN_IF_ERROR(wal->Repair(wal->PathOf(last), end));
+  } else {
+    // The records just replayed may still be only in the page cache (the process that
+    // wrote them may have died before its fdatasync returned); raft is about to treat
+    // them as persisted, so they must be.
+    ETCPP_RETURN_IF_ERROR(SyncData(wal->file_.get(), wal->PathOf(last)));
+  }
   for (const std::string& temp : listing->temps) {
     ETCPP_RETURN_IF_ERROR(RemoveFile(JoinPath(dir, temp)));
   }
@@ -204,12 +211,12 @@ Status Wal::Cut() {
   std::string temp = path.substr(0, path.size() - 4) + kTempSuffix;
 
   // The preamble repeats what replay must know even after older segments are released.
-  uint32_t crc = crc_;
-  buffer_.clear();
-  AppendSegmentHeader(&buffer_, SegmentHeader{segment.sequence, crc_}, &crc);
-  AppendMetadata(&buffer_, metadata_, &crc);
-  if (snapshot_.index != 0) AppendSnapshot(&buffer_, snapshot_, &crc);
-  if (!IsEmptyHardState(hard_state_)) AppendHardState(&buffer_, hard_state_, &crc);
+  WriteEncoder encoder(&buffer_, crc_);
+  encoder.Add(AppendSegmentHeader, SegmentHeader{segment.sequence, crc_});
+  encoder.Add(AppendMetadata, metadata_);
+  if (snapshot_.index != 0) encoder.Add(AppendSnapshot, snapshot_);
+  if (!IsEmptyHardState(hard_state_)) encoder.Add(AppendHardState, hard_state_);
+  uint32_t crc = encoder.Finish();
 
   // Built under a temporary name and renamed only once complete and synced, so a crash
   // never leaves a segment without its header; the directory fsync makes the rename
@@ -280,10 +287,10 @@ Status Wal::Save(const raftpb::HardState& state, std::span<const raftpb::Entry> 
     bytes += kRecordHeaderBytes + 20 + entries[i].data().size();
   }
   ETCPP_RETURN_IF_ERROR(CutIfFull(bytes));
-  uint32_t crc = crc_;
-  buffer_.clear();
-  for (const raftpb::Entry& entry : entries) AppendEntry(&buffer_, entry, &crc);
-  if (has_state) AppendHardState(&buffer_, state, &crc);
+  WriteEncoder encoder(&buffer_, crc_);
+  for (const raftpb::Entry& entry : entries) encoder.Add(AppendEntry, entry);
+  if (has_state) encoder.Add(AppendHardState, state);
+  uint32_t crc = encoder.Finish();
   ETCPP_ASSERT(buffer_.size() == bytes);
   ETCPP_RETURN_IF_ERROR(WriteBuffer(crc));
   if (has_state) hard_state_ = state;
@@ -294,9 +301,9 @@ Status Wal::Save(const raftpb::HardState& state, std::span<const raftpb::Entry> 
 Status Wal::SaveSnapshot(const SnapshotMarker& marker) {
   ETCPP_RETURN_IF_ERROR(failed_);
   ETCPP_RETURN_IF_ERROR(CutIfFull(kRecordHeaderBytes + 16));
-  uint32_t crc = crc_;
-  buffer_.clear();
-  AppendSnapshot(&buffer_, marker, &crc);
+  WriteEncoder encoder(&buffer_, crc_);
+  encoder.Add(AppendSnapshot, marker);
+  uint32_t crc = encoder.Finish();
   ETCPP_RETURN_IF_ERROR(WriteBuffer(crc));
   snapshot_ = marker;
   return Status::Ok();
@@ -307,15 +314,14 @@ Status Wal::ReleaseTo(uint64_t index) {
   // Segment k holds no live entry at or above segment k+1's first index (that index was
   // one past the last entry written when k+1 was started), so k is covered once
   // first_index(k+1) <= index + 1.
-  size_t covered = 0;
-  while (covered + 1 < segments_.size() && segments_[covered + 1].first_index <= index + 1) {
-    ++covered;
+  // Oldest first, each removal synced before the next, so whatever a crash or an error
+  // leaves behind is still a contiguous run of segments (a gap would be refused).
+  while (segments_.size() > 1 && segments_[1].first_index <= index + 1) {
+    ETCPP_RETURN_IF_ERROR(RemoveFile(PathOf(segments_.front())));
+    segments_.erase(segments_.begin());
+    ETCPP_RETURN_IF_ERROR(SyncDir(dir_));
   }
-  if (covered == 0) return Status::Ok();
-  // Oldest first, so a crash part-way leaves a contiguous run of segments behind.
-  for (size_t i = 0; i < covered; ++i) ETCPP_RETURN_IF_ERROR(RemoveFile(PathOf(segments_[i])));
-  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(covered));
-  return SyncDir(dir_);
+  return Status::Ok();
 }
 
 std::vector<std::string> Wal::SegmentNamesForTesting() const {

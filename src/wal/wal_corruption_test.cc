@@ -96,6 +96,8 @@ TEST(WalCorruptionTest, FileEndingInsideTheLastRecordIsATornWrite) {
   uint64_t last = WriteLog(tmp.path(), 1000);
   ASSERT_EQ(::truncate(tmp.Sub(kFirstSegment).c_str(), static_cast<off_t>(last + 20)), 0);
   ExpectReplaysOneToTenThenContinues(tmp.path());
+  EXPECT_EQ(std::filesystem::file_size(tmp.Sub(kFirstSegment)), Options().segment_bytes)
+      << "the repaired segment is preallocated again";
 }
 
 TEST(WalCorruptionTest, LostSectorInsideTheLastRecordIsATornWrite) {
@@ -150,6 +152,38 @@ TEST(WalCorruptionTest, FlippedByteInTheLastSegmentHeaderIsRefused) {
   TempDirForTesting tmp;
   WriteLog(tmp.path(), 10);
   ExpectRefused(tmp.path(), kFirstSegment, 20, 0);
+}
+
+TEST(WalCorruptionTest, ZeroedSectorUnderSyncedBatchesIsRefused) {
+  // A disk that loses a sector of synced data: it looks like a torn write at first, but
+  // whole batches were written (and synced) after it, which a torn write cannot have.
+  TempDirForTesting tmp;
+  {
+    auto wal = Wal::Create(tmp.path(), kMetadata);
+    ASSERT_TRUE(wal.ok());
+    for (uint64_t i = 1; i <= 40; ++i) {
+      raftpb::Entry entry = EntryForTesting(i, 1, 1000);
+      ASSERT_TRUE((*wal)->Save({}, std::span(&entry, 1)).ok());
+    }
+  }
+  // Zero the sector holding the header of entry 10's record, so neither entry 9's
+  // record (which runs into the sector) nor its successor can be checked.
+  uint64_t record = kFirstPreambleBytes;
+  for (uint64_t i = 1; i < 10; ++i) record += EntryRecordBytes(EntryForTesting(i, 1, 1000));
+  uint64_t sector = record / 512 * 512;
+  ASSERT_LE(record + 12, sector + 512);
+  std::string path = tmp.Sub(kFirstSegment);
+  std::string bytes = ReadBytes(path);
+  std::fill(bytes.begin() + static_cast<long>(sector),
+            bytes.begin() + static_cast<long>(sector + 512), '\0');
+  WriteBytes(path, bytes);
+  auto before = Snapshot(tmp.path());
+  ReplayResult replay;
+  auto wal = Wal::Open(tmp.path(), {}, &replay);
+  ASSERT_FALSE(wal.ok()) << "synced entries after the hole would be cut off";
+  EXPECT_EQ(wal.status().code(), base::Code::kCorruption);
+  EXPECT_NE(wal.status().message().find(kFirstSegment), std::string::npos);
+  EXPECT_EQ(Snapshot(tmp.path()), before);
 }
 
 TEST(WalCorruptionTest, FlippedByteInAnOlderSegmentIsRefused) {

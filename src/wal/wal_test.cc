@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "wal/testing.h"
 
@@ -232,6 +233,39 @@ TEST(WalTest, ReleaseToThenReplayFromTheMarkerKeepsEveryLaterEntry) {
   }
   ReplayResult replay = Replay(tmp.path(), {100, 1}, options);
   ExpectEntries(replay, Entries(101, 300, 1));
+}
+
+TEST(WalTest, ReleaseToKeepsASegmentUntilItsLastEntryIsCovered) {
+  TempDirForTesting tmp;
+  Options options;
+  options.segment_bytes = 4096;
+  auto wal = Wal::Create(tmp.path(), kMetadata, options);
+  ASSERT_TRUE(wal.ok());
+  for (uint64_t i = 1; i <= 100; ++i) ASSERT_TRUE((*wal)->Save({}, Entries(i, i, 1)).ok());
+  std::vector<std::string> names = (*wal)->SegmentNamesForTesting();
+  ASSERT_GE(names.size(), 3u);
+  // The second segment starts at index `next`: the first one ends with entry next - 1.
+  uint64_t next = std::stoull(names[1].substr(17, 16), nullptr, 16);
+  ASSERT_TRUE((*wal)->ReleaseTo(next - 2).ok());
+  EXPECT_EQ((*wal)->SegmentNamesForTesting(), names) << "entry " << next - 1 << " not covered";
+  ASSERT_TRUE((*wal)->ReleaseTo(next - 1).ok());
+  names.erase(names.begin());
+  EXPECT_EQ((*wal)->SegmentNamesForTesting(), names);
+  EXPECT_EQ(CountSegments(tmp.path()), names.size());
+}
+
+TEST(WalTest, LeftoverOfAnInterruptedCutIsRemovedOnOpen) {
+  TempDirForTesting tmp;
+  {
+    auto wal = Wal::Create(tmp.path(), kMetadata);
+    ASSERT_TRUE(wal.ok());
+    ASSERT_TRUE((*wal)->Save(State(1, 1, 0), Entries(1, 3, 1)).ok());
+  }
+  std::string temp = tmp.Sub("0000000000000001-0000000000000004.wal.tmp");
+  std::ofstream(temp) << "half a preamble";
+  ExpectEntries(Replay(tmp.path()), Entries(1, 3, 1));
+  EXPECT_FALSE(std::filesystem::exists(temp));
+  EXPECT_EQ(CountSegments(tmp.path()), 1u);
 }
 
 TEST(WalTest, EmptySaveWritesNothing) {

@@ -53,6 +53,21 @@ bool KeyIndex::Tombstone(Revision revision) {
   return true;
 }
 
+bool KeyIndex::Unwind(Revision revision) {
+  // A tombstone left an empty generation behind it; the tombstone is the newest
+  // revision of the generation before.
+  if (generations_.back().empty() && generations_.size() > 1) generations_.pop_back();
+  Generation& g = generations_.back();
+  ETCPP_ASSERT_MSG(!g.empty() && g.revisions.back() == revision, "key index: unwind out of order");
+  g.revisions.pop_back();
+  --g.version;
+  if (g.empty()) {
+    ETCPP_ASSERT(g.version == 0);  // the generation was created by the unwound put
+    g.created = 0;
+  }
+  return IsEmpty();
+}
+
 // The generation live at at_rev, or nullptr when the key did not exist then. A
 // generation that ended (its tombstone main <= at_rev) does not count.
 const KeyIndex::Generation* KeyIndex::FindGeneration(int64_t at_rev) const {

@@ -72,6 +72,10 @@ class KeyIndex {
   // Ends the current generation. False (and no change) when the key is not live.
   bool Tombstone(Revision revision);
 
+  // Undoes the newest change, which must be `revision` (a failed txn's changes are
+  // unwound newest first). Returns true when the key has no history left.
+  bool Unwind(Revision revision);
+
   // Drops history not needed at at_rev or later; adds the kept revisions <= at_rev to
   // `available`. Returns true when nothing is left (the caller drops the KeyIndex).
   bool Compact(int64_t at_rev, absl::flat_hash_set<Revision>* available);

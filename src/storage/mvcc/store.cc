@@ -194,9 +194,10 @@ Result<Response> Store::Write(const std::function<Result<Response>(WriteTxn&)>& 
     if (!broken_.ok()) return broken_;
     WriteTxn txn(this);
     response = body(txn);
-    // A failed request changed nothing unless the backend broke mid-way (then broken_
-    // is set and the store refuses further calls).
-    if (!response.ok()) return response;
+    if (!response.ok()) {
+      txn.Rollback();
+      return response;
+    }
     auto ended = txn.End();
     if (!ended.ok()) return ended.status();
     events = std::move(ended).value();

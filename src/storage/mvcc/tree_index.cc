@@ -83,6 +83,12 @@ bool TreeIndex::Tombstone(std::string_view key, Revision revision) {
   return (*it)->Tombstone(revision);
 }
 
+void TreeIndex::Unwind(std::string_view key, Revision revision) {
+  auto it = tree_.find(key);
+  ETCPP_ASSERT(it != tree_.end());
+  if ((*it)->Unwind(revision)) tree_.erase(it);
+}
+
 absl::flat_hash_set<Revision> TreeIndex::Compact(int64_t at_rev) {
   absl::flat_hash_set<Revision> available;
   for (auto it = tree_.begin(); it != tree_.end();) {

@@ -102,7 +102,13 @@ std::pair<size_t, int> KeyIndex::CompactPoint(int64_t at_rev) const {
   while (gen < generations_.size() - 1 && generations_[gen].revisions.back().main <= at_rev) ++gen;
   const auto& revs = generations_[gen].revisions;
   for (int n = static_cast<int>(revs.size()) - 1; n >= 0; --n) {
-    if (revs[n].main <= at_rev) return {gen, n};
+    if (revs[n].main <= at_rev) {
+      // Never a tombstone: a generation whose tombstone is <= at_rev was skipped, and
+      // the last generation has none. (etcd's keyIndex.compact has a defensive branch
+      // for this case; here it is an invariant.)
+      ETCPP_ASSERT(gen == generations_.size() - 1 || n < static_cast<int>(revs.size()) - 1);
+      return {gen, n};
+    }
   }
   return {gen, -1};
 }
@@ -110,17 +116,10 @@ std::pair<size_t, int> KeyIndex::CompactPoint(int64_t at_rev) const {
 bool KeyIndex::Compact(int64_t at_rev, absl::flat_hash_set<Revision>* available) {
   ETCPP_ASSERT(!IsEmpty());
   auto [gen, n] = CompactPoint(at_rev);
-  Generation& g = generations_[gen];
-  if (!g.empty()) {
-    if (n >= 0) {
-      available->insert(g.revisions[n]);
-      g.revisions.erase(g.revisions.begin(), g.revisions.begin() + n);
-    }
-    // A generation reduced to its tombstone is over: nothing can read it any more.
-    if (g.revisions.size() == 1 && gen != generations_.size() - 1) {
-      available->erase(g.revisions[0]);
-      ++gen;
-    }
+  if (n >= 0) {
+    Generation& g = generations_[gen];
+    available->insert(g.revisions[n]);
+    g.revisions.erase(g.revisions.begin(), g.revisions.begin() + n);
   }
   generations_.erase(generations_.begin(), generations_.begin() + static_cast<ptrdiff_t>(gen));
   return IsEmpty();
@@ -129,10 +128,7 @@ bool KeyIndex::Compact(int64_t at_rev, absl::flat_hash_set<Revision>* available)
 void KeyIndex::Keep(int64_t at_rev, absl::flat_hash_set<Revision>* available) const {
   if (IsEmpty()) return;
   auto [gen, n] = CompactPoint(at_rev);
-  const Generation& g = generations_[gen];
-  if (n < 0) return;
-  bool is_tombstone = n == static_cast<int>(g.revisions.size()) - 1 && gen != generations_.size() - 1;
-  if (!is_tombstone) available->insert(g.revisions[n]);
+  if (n >= 0) available->insert(generations_[gen].revisions[n]);
 }
 
 }  // namespace etcpp::mvcc

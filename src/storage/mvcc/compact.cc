@@ -1,8 +1,9 @@
 // Store::Compact and Store::HashKV (etcd's kvstore.go compaction and HashByRev).
 //
 // Compaction happens at once, in the current backend batch: the index forgets the old
-// revisions and their records are deleted from the key bucket, except the newest one
-// <= revision of each live key, which reads at `revision` still need. etcd deletes in
+// revisions and their records are deleted from the key bucket, except each key's newest
+// record <= revision when it is a put (reads at `revision` need it) or a tombstone
+// exactly at `revision` (kept since etcd 3.5.16 for watchers starting there). etcd deletes in
 // paced chunks because bbolt writers block its readers; LMDB readers are never blocked
 // by the writer, so one pass only delays the writer. meta records the compaction as
 // scheduled and finished (etcd's keys and format) in the same batch.
@@ -53,7 +54,7 @@ Status Store::CompactLocked(int64_t revision) {
 Result<HashKVResponse> Store::HashKV(int64_t revision) {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!broken_.ok()) return broken_;
-  if (revision > 0 && revision <= compact_rev_) return ErrCompacted();
+  if (revision > 0 && revision < compact_rev_) return ErrCompacted();
   if (revision > current_rev_) return ErrFutureRev();
   const int64_t at = revision == 0 ? current_rev_ : revision;
   // etcd hashes the records each member is guaranteed to hold: below the compacted
@@ -70,6 +71,9 @@ Result<HashKVResponse> Store::HashKV(int64_t revision) {
         if (decoded.revision.main <= compact_rev_ && !keep.empty() && !keep.contains(decoded.revision)) {
           return true;
         }
+        // A tombstone at the compacted revision is kept by newer etcd only; skipping it
+        // keeps the hash equal to older members'.
+        if (decoded.tombstone && decoded.revision.main == compact_rev_) return true;
         hash = Crc32cExtend(hash, key);
         hash = Crc32cExtend(hash, value);
         return true;

@@ -46,6 +46,14 @@ void KeyIndex::Restore(int64_t created, Revision modified, int64_t version) {
   g.revisions.push_back(modified);
 }
 
+void KeyIndex::RestoreTombstone(Revision revision) {
+  ETCPP_ASSERT(IsEmpty());
+  Generation& g = generations_.back();
+  g.version = 1;
+  g.revisions.push_back(revision);
+  generations_.emplace_back();
+}
+
 bool KeyIndex::Tombstone(Revision revision) {
   if (generations_.back().empty()) return false;
   Put(revision);
@@ -98,17 +106,21 @@ std::optional<KeyIndex::Found> KeyIndex::Get(int64_t at_rev) const {
 
 std::pair<size_t, int> KeyIndex::CompactPoint(int64_t at_rev) const {
   size_t gen = 0;
-  // Skip generations that ended at or before at_rev; the last one always qualifies.
-  while (gen < generations_.size() - 1 && generations_[gen].revisions.back().main <= at_rev) ++gen;
+  // Skip generations that ended before at_rev; the last one always qualifies. A
+  // generation ending exactly at at_rev is kept with its tombstone (etcd >= 3.5.16), so
+  // that a watcher starting at the compacted revision still gets the delete — unless
+  // the same txn deleted and re-created the key, so that the next generation also
+  // starts at at_rev and holds the newest revision (etcd's API layer rejects such txns
+  // as "duplicate key"; the store accepts them and must not lose the re-created key).
+  auto ended_before = [&](size_t g) {
+    const Generation& next = generations_[g + 1];
+    return generations_[g].revisions.back().main < at_rev ||
+           (!next.empty() && next.revisions.front().main <= at_rev);
+  };
+  while (gen < generations_.size() - 1 && ended_before(gen)) ++gen;
   const auto& revs = generations_[gen].revisions;
   for (int n = static_cast<int>(revs.size()) - 1; n >= 0; --n) {
-    if (revs[n].main <= at_rev) {
-      // Never a tombstone: a generation whose tombstone is <= at_rev was skipped, and
-      // the last generation has none. (etcd's keyIndex.compact has a defensive branch
-      // for this case; here it is an invariant.)
-      ETCPP_ASSERT(gen == generations_.size() - 1 || n < static_cast<int>(revs.size()) - 1);
-      return {gen, n};
-    }
+    if (revs[n].main <= at_rev) return {gen, n};
   }
   return {gen, -1};
 }
@@ -128,7 +140,12 @@ bool KeyIndex::Compact(int64_t at_rev, absl::flat_hash_set<Revision>* available)
 void KeyIndex::Keep(int64_t at_rev, absl::flat_hash_set<Revision>* available) const {
   if (IsEmpty()) return;
   auto [gen, n] = CompactPoint(at_rev);
-  if (n >= 0) available->insert(generations_[gen].revisions[n]);
+  if (n < 0) return;
+  const auto& revs = generations_[gen].revisions;
+  // A tombstone kept by compaction is left out, so that hashes agree with members
+  // running etcd versions that still deleted it.
+  const bool tombstone = n == static_cast<int>(revs.size()) - 1 && gen != generations_.size() - 1;
+  if (!tombstone) available->insert(revs[n]);
 }
 
 }  // namespace etcpp::mvcc

@@ -259,16 +259,17 @@ class Reference {
     return base::Status::Ok();
   }
 
-  // A record is still stored unless a compaction removed it: below the compacted mark
-  // only each key's newest record survives, and only if it is a put.
+  // A record is still stored unless a compaction removed it: at or below the compacted
+  // mark only each key's newest record survives, if it is a put or sits exactly at the
+  // mark (etcd >= 3.5.16 keeps such a tombstone).
   bool Stored(const std::vector<Entry>& entries, size_t i) const {
     if (entries[i].revision.main > compacted) return true;
     bool newest_below = i + 1 == entries.size() || entries[i + 1].revision.main > compacted;
-    return newest_below && !entries[i].tombstone;
+    return newest_below && (!entries[i].tombstone || entries[i].revision.main == compacted);
   }
 
   base::Result<HashKVResponse> HashKV(int64_t rev) const {
-    if (rev > 0 && rev <= compacted) return ErrCompacted();
+    if (rev > 0 && rev < compacted) return ErrCompacted();
     if (rev > current) return ErrFutureRev();
     int64_t at = rev == 0 ? current : rev;
     std::map<Revision, std::pair<std::string, std::string>> records;
@@ -289,6 +290,7 @@ class Reference {
     for (const auto& [revision, record] : records) {
       bool kept = std::find(keep.begin(), keep.end(), revision) != keep.end();
       if (revision.main <= compacted && !keep.empty() && !kept) continue;
+      if (revision.main == compacted && record.first.size() == kRevisionBytes + 1) continue;
       hash = Crc32cExtend(Crc32cExtend(hash, record.first), record.second);
     }
     HashKVResponse out;

@@ -176,6 +176,7 @@ class ModelTest : public testing::StoreFixture {
 
   void Step(Generator& g) {
     int op = g.Pick(100);
+    if (std::getenv("ETCPP_MODEL_DEBUG")) std::fprintf(stderr, "op %d rev %lld compacted %lld\n", op, (long long)ref_.current, (long long)ref_.compacted);
     if (op < 25) {
       auto put = g.Put();
       Write<PutResponse>("put", [&] { return store_->Put(put); }, [&](auto* c) { return ref_.Put(c, put); });

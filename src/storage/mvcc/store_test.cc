@@ -223,8 +223,9 @@ TEST_F(StoreTest, RevisionErrorsAndCompaction) {
   EXPECT_EQ(store_->Compact(3).message(), "mvcc: required revision has been compacted");
   EXPECT_EQ(store_->Compact(2).message(), "mvcc: required revision has been compacted");
   ASSERT_TRUE(store_->Compact(5).ok());
-  EXPECT_EQ(store_->KeyCountForTesting(), 1u);  // b's history is gone
-  EXPECT_EQ(store_->HashKV(5).status().message(), "mvcc: required revision has been compacted");
+  EXPECT_EQ(store_->KeyCountForTesting(), 2u);  // b's tombstone at exactly 5 stays
+  EXPECT_TRUE(store_->HashKV(5).ok());            // hashing at the compacted revision is fine
+  EXPECT_EQ(store_->HashKV(4).status().message(), "mvcc: required revision has been compacted");
   Reopen();
   EXPECT_EQ(store_->CompactRev(), 5);
   EXPECT_EQ(store_->Rev(), 5);

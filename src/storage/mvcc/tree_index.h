@@ -41,6 +41,7 @@ class TreeIndex {
 
   void Put(std::string_view key, Revision revision);
   void Restore(std::string_view key, int64_t created, Revision modified, int64_t version);
+  void RestoreTombstone(std::string_view key, Revision revision);
   // False when the key is not live (nothing changes).
   bool Tombstone(std::string_view key, Revision revision);
   // Undoes the key's newest change (see KeyIndex::Unwind).

@@ -246,6 +246,31 @@ TEST_F(StoreTest, CompactionAtTheCurrentRevisionKeepsTheRevision) {
   EXPECT_EQ(Put("b", "1"), 4);
 }
 
+// etcd >= 3.5.16 keeps a tombstone that sits exactly at the compacted revision (a
+// watcher starting there must still get the delete); the next compaction removes it.
+TEST_F(StoreTest, TombstoneAtTheCompactedRevisionSurvivesUntilTheNextCompaction) {
+  Put("a", "1");  // 2
+  Delete("a");    // 3
+  ASSERT_TRUE(store_->Compact(3).ok());
+  auto has_record = [&](Revision revision, bool tombstone) {
+    EXPECT_TRUE(store_->Commit().ok());
+    auto txn = backend_->Read();
+    EXPECT_TRUE(txn.ok());
+    auto got = txn->Get(backend::Bucket::kKey, BucketKey(revision, tombstone));
+    return got.ok() && got->has_value();
+  };
+  EXPECT_EQ(store_->KeyCountForTesting(), 1u);
+  EXPECT_TRUE(has_record({3, 0}, true));
+  EXPECT_FALSE(has_record({2, 0}, false));
+  Reopen();  // the index is rebuilt from the lone tombstone
+  EXPECT_EQ(store_->KeyCountForTesting(), 1u);
+  EXPECT_TRUE(Get("a", "", 3).kvs.empty());
+  Put("b", "1");  // 4
+  ASSERT_TRUE(store_->Compact(4).ok());
+  EXPECT_EQ(store_->KeyCountForTesting(), 1u);  // only b
+  EXPECT_FALSE(has_record({3, 0}, true));
+}
+
 TEST_F(StoreTest, RestoreRebuildsTheIndex) {
   Put("a", "1");
   Put("b", "1");

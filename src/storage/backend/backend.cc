@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
+#include "storage/backend/crc32c.h"
 #include "storage/backend/scan.h"
 
 namespace etcpp::backend {
@@ -205,6 +207,26 @@ Result<int64_t> Backend::SizeInUseBytes() const {
   if (rc != MDB_NOTFOUND) return LmdbStatus(rc, "walk free list");
   int64_t pages = static_cast<int64_t>(info.me_last_pgno) + 1;
   return (pages - free_pages) * static_cast<int64_t>(stat.ms_psize);
+}
+
+Result<uint32_t> Backend::Hash(const std::function<bool(Bucket, std::string_view)>& ignore) const {
+  std::array<Bucket, kBucketCount> order;
+  for (int i = 0; i < kBucketCount; ++i) order[i] = static_cast<Bucket>(i);
+  std::sort(order.begin(), order.end(), [](Bucket a, Bucket b) {
+    return std::string_view(BucketName(a)) < std::string_view(BucketName(b));
+  });
+  Result<ReadTxn> txn = Read();
+  if (!txn.ok()) return txn.status();
+  uint32_t hash = 0;
+  for (Bucket bucket : order) {
+    hash = Crc32cExtend(hash, BucketName(bucket));
+    Status walked = txn->ForEach(bucket, "", "", [&](std::string_view k, std::string_view v) {
+      if (!ignore(bucket, k)) hash = Crc32cExtend(Crc32cExtend(hash, k), v);
+      return true;
+    });
+    ETCPP_RETURN_IF_ERROR(walked);
+  }
+  return hash;
 }
 
 Status Backend::CheckQuota(int64_t cost_bytes) const {

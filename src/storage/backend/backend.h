@@ -15,8 +15,9 @@
 //     thread that began it. The first write call records the owner; any other thread
 //     trips an assertion. There is no committer thread: the owner calls CommitIfDue()
 //     from its loop (and after writes), which keeps the clock at the edge.
-//   - Any thread may call Read() and use the ReadTxn it gets (MDB_NOTLS), and the size
-//     and quota functions. Readers never block the writer nor each other: LMDB readers
+//   - Any thread may call Read() and use the ReadTxn it gets (MDB_NOTLS), and the size,
+//     quota and hash functions. The owner thread must not hold a ReadTxn across a
+//     write call: growing the map waits for every open ReadTxn. Readers never block the writer nor each other: LMDB readers
 //     see the last committed state and take no lock that a writer waits on.
 //   - A read transaction sees only what was committed before it began; uncommitted
 //     writes of the current batch are visible through GetForWrite only. (storage/mvcc
@@ -118,6 +119,10 @@ class Backend {
   // `cost_bytes` more would take the file over the quota.
   base::Status CheckQuota(int64_t cost_bytes) const;
   int64_t quota_bytes() const { return config_.quota_bytes; }
+  // etcd's backend Hash (Maintenance.Hash): CRC-32C over every bucket in name order
+  // (bbolt's order) — its name, then each key and value in key order — skipping the
+  // records `ignore(bucket, key)` names. Covers the last commit only.
+  base::Result<uint32_t> Hash(const std::function<bool(Bucket, std::string_view)>& ignore) const;
   int64_t map_size_bytes() const;
 
   // --- writes, owner thread only ---

@@ -1,5 +1,6 @@
 // Backend tests on real LMDB files in a fresh temporary directory per test.
 #include "storage/backend/backend.h"
+#include "storage/backend/crc32c.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -46,6 +47,29 @@ class BackendTest : public ::testing::Test {
 
   std::filesystem::path dir_;
 };
+
+TEST(Crc32cTest, IsCastagnoli) {
+  EXPECT_EQ(Crc32cExtend(0, "123456789"), 0xe3069283u);
+  EXPECT_EQ(Crc32cExtend(Crc32cExtend(0, "1234"), "56789"), 0xe3069283u);
+}
+
+TEST_F(BackendTest, HashWalksBucketsInNameOrder) {
+  auto b = OpenOrDie(MakeConfig());
+  ASSERT_TRUE(b->Put(Bucket::kMeta, "m", "1").ok());
+  ASSERT_TRUE(b->Put(Bucket::kAlarm, "a", "2").ok());
+  ASSERT_TRUE(b->Commit().ok());
+  auto hash = b->Hash([](Bucket, std::string_view) { return false; });
+  ASSERT_TRUE(hash.ok());
+  // alarm auth authRoles authUsers key lease members meta — bbolt's bucket order
+  uint32_t want = 0;
+  for (std::string name : {"alarm", "a", "2", "auth", "authRoles", "authUsers", "key", "lease", "members", "meta", "m", "1"}) {
+    want = Crc32cExtend(want, name);
+  }
+  EXPECT_EQ(*hash, want);
+  auto ignoring = b->Hash([](Bucket bucket, std::string_view) { return bucket == Bucket::kMeta; });
+  ASSERT_TRUE(ignoring.ok());
+  EXPECT_NE(*ignoring, *hash);
+}
 
 TEST_F(BackendTest, ReadersSeeOnlyCommittedBatches) {
   auto b = OpenOrDie(MakeConfig());

@@ -1,13 +1,14 @@
-// Store::Compact and Store::HashKV (etcd's kvstore.go compaction and HashByRev).
+// Store::Compact, Store::Hash and Store::HashKV (etcd's kvstore.go compaction and HashByRev).
 //
 // Compaction happens at once, in the current backend batch: the index forgets the old
-// revisions and their records are deleted from the key bucket, except the newest one
-// <= revision of each live key, which reads at `revision` still need. etcd deletes in
+// revisions and their records are deleted from the key bucket, except each key's newest
+// record <= revision when it is a put (reads at `revision` need it) or a tombstone
+// exactly at `revision` (kept since etcd 3.5.16 for watchers starting there). etcd deletes in
 // paced chunks because bbolt writers block its readers; LMDB readers are never blocked
 // by the writer, so one pass only delays the writer. meta records the compaction as
 // scheduled and finished (etcd's keys and format) in the same batch.
 #include "base/assert.h"
-#include "storage/mvcc/crc32c.h"
+#include "storage/backend/crc32c.h"
 #include "storage/mvcc/store.h"
 
 namespace etcpp::mvcc {
@@ -47,20 +48,32 @@ Status Store::CompactLocked(int64_t revision) {
   return scanned;
 }
 
+Result<HashKVResponse> Store::Hash() {
+  ETCPP_RETURN_IF_ERROR(Commit());
+  auto hash = backend_->Hash([](backend::Bucket bucket, std::string_view key) {
+    return bucket == backend::Bucket::kMeta && (key == "consistent_index" || key == "term");
+  });
+  if (!hash.ok()) return hash.status();
+  HashKVResponse response;
+  response.hash = *hash;
+  response.revision = Rev();
+  return response;
+}
+
 // Hashes through the writer's transaction, so it sees the current batch and the exact
 // effect of compactions (which records exist below the compacted revision matters, see
 // the `keep` rule below) — hence writer thread only.
 Result<HashKVResponse> Store::HashKV(int64_t revision) {
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (!broken_.ok()) return broken_;
-  if (revision > 0 && revision <= compact_rev_) return ErrCompacted();
+  if (revision > 0 && revision < compact_rev_) return ErrCompacted();
   if (revision > current_rev_) return ErrFutureRev();
   const int64_t at = revision == 0 ? current_rev_ : revision;
   // etcd hashes the records each member is guaranteed to hold: below the compacted
   // revision only those a compaction at `at` would keep — unless that set is empty,
   // in which case (etcd's quirk, kept for equal hashes) nothing is skipped.
   const absl::flat_hash_set<Revision> keep = index_.Keep(at);
-  uint32_t hash = Crc32cExtend(0, backend::BucketName(backend::Bucket::kKey));
+  uint32_t hash = backend::Crc32cExtend(0, backend::BucketName(backend::Bucket::kKey));
   // etcd passes a negative revision through and then hashes no records at all.
   Status scanned = at < 0 ? Status::Ok() : backend_->ForEachForWrite(
       backend::Bucket::kKey, "", BucketKeyPrefix(at + 1),
@@ -70,8 +83,11 @@ Result<HashKVResponse> Store::HashKV(int64_t revision) {
         if (decoded.revision.main <= compact_rev_ && !keep.empty() && !keep.contains(decoded.revision)) {
           return true;
         }
-        hash = Crc32cExtend(hash, key);
-        hash = Crc32cExtend(hash, value);
+        // A tombstone at the compacted revision is kept by newer etcd only; skipping it
+        // keeps the hash equal to older members'.
+        if (decoded.tombstone && decoded.revision.main == compact_rev_) return true;
+        hash = backend::Crc32cExtend(hash, key);
+        hash = backend::Crc32cExtend(hash, value);
         return true;
       });
   ETCPP_RETURN_IF_ERROR(scanned);

@@ -46,11 +46,34 @@ void KeyIndex::Restore(int64_t created, Revision modified, int64_t version) {
   g.revisions.push_back(modified);
 }
 
+void KeyIndex::RestoreTombstone(Revision revision) {
+  ETCPP_ASSERT(IsEmpty());
+  Generation& g = generations_.back();
+  g.version = 1;
+  g.revisions.push_back(revision);
+  generations_.emplace_back();
+}
+
 bool KeyIndex::Tombstone(Revision revision) {
   if (generations_.back().empty()) return false;
   Put(revision);
   generations_.emplace_back();
   return true;
+}
+
+bool KeyIndex::Unwind(Revision revision) {
+  // A tombstone left an empty generation behind it; the tombstone is the newest
+  // revision of the generation before.
+  if (generations_.back().empty() && generations_.size() > 1) generations_.pop_back();
+  Generation& g = generations_.back();
+  ETCPP_ASSERT_MSG(!g.empty() && g.revisions.back() == revision, "key index: unwind out of order");
+  g.revisions.pop_back();
+  --g.version;
+  if (g.empty()) {
+    ETCPP_ASSERT(g.version == 0);  // the generation was created by the unwound put
+    g.created = 0;
+  }
+  return IsEmpty();
 }
 
 // The generation live at at_rev, or nullptr when the key did not exist then. A
@@ -83,8 +106,18 @@ std::optional<KeyIndex::Found> KeyIndex::Get(int64_t at_rev) const {
 
 std::pair<size_t, int> KeyIndex::CompactPoint(int64_t at_rev) const {
   size_t gen = 0;
-  // Skip generations that ended at or before at_rev; the last one always qualifies.
-  while (gen < generations_.size() - 1 && generations_[gen].revisions.back().main <= at_rev) ++gen;
+  // Skip generations that ended before at_rev; the last one always qualifies. A
+  // generation ending exactly at at_rev is kept with its tombstone (etcd >= 3.5.16), so
+  // that a watcher starting at the compacted revision still gets the delete — unless
+  // the same txn deleted and re-created the key, so that the next generation also
+  // starts at at_rev and holds the newest revision (etcd's API layer rejects such txns
+  // as "duplicate key"; the store accepts them and must not lose the re-created key).
+  auto ended_before = [&](size_t g) {
+    const Generation& next = generations_[g + 1];
+    return generations_[g].revisions.back().main < at_rev ||
+           (!next.empty() && next.revisions.front().main <= at_rev);
+  };
+  while (gen < generations_.size() - 1 && ended_before(gen)) ++gen;
   const auto& revs = generations_[gen].revisions;
   for (int n = static_cast<int>(revs.size()) - 1; n >= 0; --n) {
     if (revs[n].main <= at_rev) return {gen, n};
@@ -95,17 +128,10 @@ std::pair<size_t, int> KeyIndex::CompactPoint(int64_t at_rev) const {
 bool KeyIndex::Compact(int64_t at_rev, absl::flat_hash_set<Revision>* available) {
   ETCPP_ASSERT(!IsEmpty());
   auto [gen, n] = CompactPoint(at_rev);
-  Generation& g = generations_[gen];
-  if (!g.empty()) {
-    if (n >= 0) {
-      available->insert(g.revisions[n]);
-      g.revisions.erase(g.revisions.begin(), g.revisions.begin() + n);
-    }
-    // A generation reduced to its tombstone is over: nothing can read it any more.
-    if (g.revisions.size() == 1 && gen != generations_.size() - 1) {
-      available->erase(g.revisions[0]);
-      ++gen;
-    }
+  if (n >= 0) {
+    Generation& g = generations_[gen];
+    available->insert(g.revisions[n]);
+    g.revisions.erase(g.revisions.begin(), g.revisions.begin() + n);
   }
   generations_.erase(generations_.begin(), generations_.begin() + static_cast<ptrdiff_t>(gen));
   return IsEmpty();
@@ -114,10 +140,12 @@ bool KeyIndex::Compact(int64_t at_rev, absl::flat_hash_set<Revision>* available)
 void KeyIndex::Keep(int64_t at_rev, absl::flat_hash_set<Revision>* available) const {
   if (IsEmpty()) return;
   auto [gen, n] = CompactPoint(at_rev);
-  const Generation& g = generations_[gen];
   if (n < 0) return;
-  bool is_tombstone = n == static_cast<int>(g.revisions.size()) - 1 && gen != generations_.size() - 1;
-  if (!is_tombstone) available->insert(g.revisions[n]);
+  const auto& revs = generations_[gen].revisions;
+  // A tombstone kept by compaction is left out, so that hashes agree with members
+  // running etcd versions that still deleted it.
+  const bool tombstone = n == static_cast<int>(revs.size()) - 1 && gen != generations_.size() - 1;
+  if (!tombstone) available->insert(revs[n]);
 }
 
 }  // namespace etcpp::mvcc

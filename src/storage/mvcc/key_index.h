@@ -16,16 +16,20 @@
 // created 1, version 2; Get(3) → absent (deleted at 3); Get(5) → 5.0, created 4, v 2;
 // Get(6) and later → absent.
 //
-// Compact(atRev) forgets what no read at atRev or later can need: for each generation
-// it keeps the newest revision <= atRev (and everything after). A generation whose
-// newest revision <= atRev is its tombstone vanishes entirely. Compact(4) on the second
-// state above leaves { created 4, v 2, [4.0 5.0 6.0] } { empty } and reports 4.0 as the
-// revision whose backend record must stay ("available"). Compact(6) leaves nothing and
-// the key's KeyIndex is dropped from the tree. A generation's `version` and `created`
-// survive compaction: they count puts, not remembered revisions.
+// Compact(atRev) forgets what no read at atRev or later can need: generations whose
+// tombstone is older than atRev vanish, and in the first remaining generation only the
+// newest revision <= atRev and later ones stay. Compact(4) on the second state above
+// leaves { created 4, v 2, [4.0 5.0 6.0] } { empty } and reports 4.0 as the revision
+// whose backend record must stay ("available"). Compact(6) leaves
+// { created 4, v 2, [6.0] } { empty }: a tombstone exactly at atRev is kept, as etcd
+// >= 3.5.16 does, so a watcher starting at the compacted revision still sees the
+// delete; Compact(7) then leaves nothing and the key is dropped from the tree. A
+// generation's `version` and `created` survive compaction: they count puts, not
+// remembered revisions.
 //
 // Invariants (asserted): revisions only grow; every generation but the last is
-// non-empty and ends with its tombstone; there is always at least one generation.
+// non-empty and ends with its tombstone (after compaction possibly only that
+// tombstone); there is always at least one generation.
 //
 // Memory: a KeyIndex is one allocation holding this header and the key bytes after it
 // (the tree stores only a pointer), and the first generation with its first revision
@@ -69,8 +73,15 @@ class KeyIndex {
   void Put(Revision revision);
   // Starts the index from a backend record when earlier history was compacted away.
   void Restore(int64_t created, Revision modified, int64_t version);
+  // Starts the index from a tombstone whose generation was compacted away except for
+  // the tombstone itself (compaction keeps a tombstone at the compacted revision).
+  void RestoreTombstone(Revision revision);
   // Ends the current generation. False (and no change) when the key is not live.
   bool Tombstone(Revision revision);
+
+  // Undoes the newest change, which must be `revision` (a failed txn's changes are
+  // unwound newest first). Returns true when the key has no history left.
+  bool Unwind(Revision revision);
 
   // Drops history not needed at at_rev or later; adds the kept revisions <= at_rev to
   // `available`. Returns true when nothing is left (the caller drops the KeyIndex).

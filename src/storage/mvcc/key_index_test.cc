@@ -52,8 +52,9 @@ TEST(KeyIndexTest, CompactKeepsWhatReadsAtTheRevisionNeed) {
 
   available.clear();
   EXPECT_FALSE(index->Compact(3, &available));  // first generation reduced to its tombstone
-  EXPECT_TRUE(available.empty());
+  EXPECT_EQ(available, (absl::flat_hash_set<Revision>{{3, 0}}));
   EXPECT_FALSE(index->Get(2).has_value());
+  EXPECT_FALSE(index->Get(3).has_value());
   EXPECT_EQ(index->Get(5)->created, 4);
 
   available.clear();
@@ -61,11 +62,15 @@ TEST(KeyIndexTest, CompactKeepsWhatReadsAtTheRevisionNeed) {
   EXPECT_EQ(available, (absl::flat_hash_set<Revision>{{4, 0}}));
   EXPECT_TRUE(index->Tombstone({6, 0}));
   available.clear();
-  EXPECT_TRUE(index->Compact(6, &available));  // everything is history now
+  EXPECT_FALSE(index->Compact(6, &available));  // the tombstone at 6 stays (etcd >= 3.5.16)
+  EXPECT_EQ(available, (absl::flat_hash_set<Revision>{{6, 0}}));
+  EXPECT_FALSE(index->Get(6).has_value());
+  available.clear();
+  EXPECT_TRUE(index->Compact(7, &available));  // everything is history now
   EXPECT_TRUE(available.empty());
 }
 
-TEST(KeyIndexTest, KeepMatchesCompactWithoutChangingAnything) {
+TEST(KeyIndexTest, KeepIsCompactWithoutTheKeptTombstoneAndChangesNothing) {
   for (int64_t at = 0; at <= 7; ++at) {
     auto index = Example();
     ASSERT_TRUE(index->Tombstone({6, 0}));
@@ -73,8 +78,21 @@ TEST(KeyIndexTest, KeepMatchesCompactWithoutChangingAnything) {
     index->Keep(at, &kept);
     EXPECT_EQ(index->Get(2)->modified, (Revision{2, 0}));  // unchanged
     index->Compact(at, &compacted);
+    compacted.erase(Revision{3, 0});  // the two tombstones
+    compacted.erase(Revision{6, 0});
     EXPECT_EQ(kept, compacted) << "at " << at;
   }
+}
+
+TEST(KeyIndexTest, RestoreTombstoneIsNeverLive) {
+  auto index = KeyIndex::New("k");
+  index->RestoreTombstone({5, 0});
+  EXPECT_FALSE(index->Get(4).has_value());
+  EXPECT_FALSE(index->Get(5).has_value());
+  EXPECT_FALSE(index->Tombstone({6, 0}));
+  index->Put({7, 0});
+  EXPECT_EQ(index->Get(7)->version, 1);
+  EXPECT_EQ(index->Get(7)->created, 7);
 }
 
 TEST(KeyIndexTest, RestoreStartsFromACompactedRecord) {
@@ -106,8 +124,11 @@ TEST(TreeIndexTest, RangesCountAndLimit) {
   EXPECT_EQ(tree.Keys(KeyRange::From("", std::string_view("\0", 1)), 6),
             (std::vector<std::string>{"a", "b", "d"}));
   auto keep = tree.Compact(6);
+  EXPECT_EQ(tree.size(), 4u);  // c's tombstone at exactly 6 stays
+  EXPECT_EQ(keep.size(), 4u);
+  EXPECT_EQ(tree.Keep(6).size(), 3u);  // ... but is not part of the hash
+  tree.Compact(7);
   EXPECT_EQ(tree.size(), 3u);  // c is gone
-  EXPECT_EQ(keep.size(), 3u);
 }
 
 }  // namespace

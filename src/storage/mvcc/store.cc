@@ -34,8 +34,8 @@ Store::~Store() { backend_->SetPostCommitHook(nullptr); }
 
 // Rebuilds the index from the key bucket in revision order (etcd's restore): the first
 // record seen of a key starts its index from the record's create revision and version
-// (earlier history may have been compacted away); a tombstone of a key not seen yet
-// belongs to history compacted away and is skipped.
+// (earlier history may have been compacted away), or from a lone tombstone that
+// compaction kept.
 Status Store::Restore() {
   int64_t last_main = 1, finished = -1, scheduled = -1;
   ETCPP_RETURN_IF_ERROR(RestoreIndex(&last_main, &finished, &scheduled));
@@ -65,9 +65,12 @@ Status Store::RestoreIndex(int64_t* last_main, int64_t* finished, int64_t* sched
       return false;
     }
     *last_main = decoded.revision.main;
-    if (decoded.tombstone) {
-      index_.Tombstone(kv->key(), decoded.revision);
-    } else if (index_.Contains(kv->key())) {
+    const bool known = index_.Contains(kv->key());
+    if (decoded.tombstone && known) {
+      index_.Tombstone(kv->key(), decoded.revision);  // false for a repeated tombstone: ignored, as etcd
+    } else if (decoded.tombstone) {
+      index_.RestoreTombstone(kv->key(), decoded.revision);
+    } else if (known) {
       index_.Put(kv->key(), decoded.revision);
     } else {
       index_.Restore(kv->key(), kv->create_revision(), decoded.revision, kv->version());
@@ -194,9 +197,10 @@ Result<Response> Store::Write(const std::function<Result<Response>(WriteTxn&)>& 
     if (!broken_.ok()) return broken_;
     WriteTxn txn(this);
     response = body(txn);
-    // A failed request changed nothing unless the backend broke mid-way (then broken_
-    // is set and the store refuses further calls).
-    if (!response.ok()) return response;
+    if (!response.ok()) {
+      txn.Rollback();
+      return response;
+    }
     auto ended = txn.End();
     if (!ended.ok()) return ended.status();
     events = std::move(ended).value();

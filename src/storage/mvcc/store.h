@@ -80,6 +80,10 @@ class Store {
   base::Result<TxnResponse> Txn(const TxnRequest& request);
   // Forgets history before `revision` (keeps what reads at `revision` need).
   base::Status Compact(int64_t revision);
+  // etcd's Hash (Maintenance.Hash): commits, then hashes the whole backend except
+  // meta's consistent_index and term (which differ between members). Returns the hash
+  // in `hash` and the current revision in `revision`.
+  base::Result<HashKVResponse> Hash();
   // etcd's HashKV: CRC-32C over the key bucket records up to `revision` (0: current).
   base::Result<HashKVResponse> HashKV(int64_t revision);
   // The owner drives commits: writes never commit on their own, so a failed commit

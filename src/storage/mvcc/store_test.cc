@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/mvcc/crc32c.h"
+#include "storage/backend/crc32c.h"
 #include "storage/mvcc/test_util.h"
 
 namespace etcpp::mvcc {
@@ -223,8 +223,9 @@ TEST_F(StoreTest, RevisionErrorsAndCompaction) {
   EXPECT_EQ(store_->Compact(3).message(), "mvcc: required revision has been compacted");
   EXPECT_EQ(store_->Compact(2).message(), "mvcc: required revision has been compacted");
   ASSERT_TRUE(store_->Compact(5).ok());
-  EXPECT_EQ(store_->KeyCountForTesting(), 1u);  // b's history is gone
-  EXPECT_EQ(store_->HashKV(5).status().message(), "mvcc: required revision has been compacted");
+  EXPECT_EQ(store_->KeyCountForTesting(), 2u);  // b's tombstone at exactly 5 stays
+  EXPECT_TRUE(store_->HashKV(5).ok());            // hashing at the compacted revision is fine
+  EXPECT_EQ(store_->HashKV(4).status().message(), "mvcc: required revision has been compacted");
   Reopen();
   EXPECT_EQ(store_->CompactRev(), 5);
   EXPECT_EQ(store_->Rev(), 5);
@@ -245,6 +246,31 @@ TEST_F(StoreTest, CompactionAtTheCurrentRevisionKeepsTheRevision) {
   EXPECT_EQ(Put("b", "1"), 4);
 }
 
+// etcd >= 3.5.16 keeps a tombstone that sits exactly at the compacted revision (a
+// watcher starting there must still get the delete); the next compaction removes it.
+TEST_F(StoreTest, TombstoneAtTheCompactedRevisionSurvivesUntilTheNextCompaction) {
+  Put("a", "1");  // 2
+  Delete("a");    // 3
+  ASSERT_TRUE(store_->Compact(3).ok());
+  auto has_record = [&](Revision revision, bool tombstone) {
+    EXPECT_TRUE(store_->Commit().ok());
+    auto txn = backend_->Read();
+    EXPECT_TRUE(txn.ok());
+    auto got = txn->Get(backend::Bucket::kKey, BucketKey(revision, tombstone));
+    return got.ok() && got->has_value();
+  };
+  EXPECT_EQ(store_->KeyCountForTesting(), 1u);
+  EXPECT_TRUE(has_record({3, 0}, true));
+  EXPECT_FALSE(has_record({2, 0}, false));
+  Reopen();  // the index is rebuilt from the lone tombstone
+  EXPECT_EQ(store_->KeyCountForTesting(), 1u);
+  EXPECT_TRUE(Get("a", "", 3).kvs.empty());
+  Put("b", "1");  // 4
+  ASSERT_TRUE(store_->Compact(4).ok());
+  EXPECT_EQ(store_->KeyCountForTesting(), 1u);  // only b
+  EXPECT_FALSE(has_record({3, 0}, true));
+}
+
 TEST_F(StoreTest, RestoreRebuildsTheIndex) {
   Put("a", "1");
   Put("b", "1");
@@ -261,15 +287,10 @@ TEST_F(StoreTest, RestoreRebuildsTheIndex) {
   EXPECT_EQ(Get("b", "", 4).kvs[0].value(), "1");
 }
 
-TEST_F(StoreTest, Crc32cIsCastagnoli) {
-  EXPECT_EQ(Crc32cExtend(0, "123456789"), 0xe3069283u);
-  EXPECT_EQ(Crc32cExtend(Crc32cExtend(0, "1234"), "56789"), 0xe3069283u);
-}
-
 TEST_F(StoreTest, HashKVSurvivesReopenAndSeesUncommittedWrites) {
   auto empty = store_->HashKV(0);
   ASSERT_TRUE(empty.ok());
-  EXPECT_EQ(empty->hash, Crc32cExtend(0, "key"));
+  EXPECT_EQ(empty->hash, backend::Crc32cExtend(0, "key"));
   EXPECT_EQ(empty->compact_revision, -1);
   Put("a", "1");
   Put("b", "2");
@@ -282,6 +303,17 @@ TEST_F(StoreTest, HashKVSurvivesReopenAndSeesUncommittedWrites) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->hash, before->hash);
   EXPECT_EQ(store_->HashKV(4).status().message(), "mvcc: required revision is a future revision");
+}
+
+TEST_F(StoreTest, HashCoversTheWholeBackendButNotTheConsistentIndex) {
+  Put("a", "1");
+  auto first = store_->Hash();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->revision, 2);
+  ASSERT_TRUE(backend_->SetConsistentIndex(99).ok());
+  EXPECT_EQ(store_->Hash()->hash, first->hash);  // differs between members: ignored
+  ASSERT_TRUE(backend_->Put(backend::Bucket::kLease, "l", "x").ok());
+  EXPECT_NE(store_->Hash()->hash, first->hash);
 }
 
 TEST_F(StoreTest, WritesPublishEventsWithPrevKv) {

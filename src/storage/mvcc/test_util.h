@@ -15,8 +15,11 @@ namespace etcpp::mvcc::testing {
 
 class StoreFixture : public ::testing::Test {
  protected:
+  // Where test stores live; the model test overrides it to keep fsync off its clock.
+  virtual std::filesystem::path Root() const { return std::filesystem::temp_directory_path(); }
+
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
+    dir_ = Root() /
            ("etcpp_mvcc_" + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);

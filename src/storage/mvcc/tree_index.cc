@@ -77,10 +77,22 @@ void TreeIndex::Restore(std::string_view key, int64_t created, Revision modified
   (*it)->Restore(created, modified, version);
 }
 
+void TreeIndex::RestoreTombstone(std::string_view key, Revision revision) {
+  auto [it, inserted] = tree_.insert(KeyIndex::New(key));
+  ETCPP_ASSERT(inserted);
+  (*it)->RestoreTombstone(revision);
+}
+
 bool TreeIndex::Tombstone(std::string_view key, Revision revision) {
   auto it = tree_.find(key);
   if (it == tree_.end()) return false;
   return (*it)->Tombstone(revision);
+}
+
+void TreeIndex::Unwind(std::string_view key, Revision revision) {
+  auto it = tree_.find(key);
+  ETCPP_ASSERT(it != tree_.end());
+  if ((*it)->Unwind(revision)) tree_.erase(it);
 }
 
 absl::flat_hash_set<Revision> TreeIndex::Compact(int64_t at_rev) {

@@ -41,8 +41,11 @@ class TreeIndex {
 
   void Put(std::string_view key, Revision revision);
   void Restore(std::string_view key, int64_t created, Revision modified, int64_t version);
+  void RestoreTombstone(std::string_view key, Revision revision);
   // False when the key is not live (nothing changes).
   bool Tombstone(std::string_view key, Revision revision);
+  // Undoes the key's newest change (see KeyIndex::Unwind).
+  void Unwind(std::string_view key, Revision revision);
   bool Contains(std::string_view key) const { return tree_.contains(key); }
 
   // Compacts every key (see KeyIndex::Compact) and drops keys left with nothing; returns

@@ -40,6 +40,8 @@ class WriteTxn final : public TxnContext {
   // Publishes the revision (if anything changed) and returns the events to hand to the
   // observer once the lock is released.
   base::Result<std::vector<mvccpb::Event>> End();
+  // Undoes every change of a txn that failed part-way, so that a txn is all or nothing.
+  void Rollback();
 
  private:
   base::Result<mvccpb::KeyValue> Fetch(Revision revision);

@@ -133,6 +133,22 @@ Result<std::vector<mvccpb::Event>> WriteTxn::End() {
   return events;
 }
 
+// The only request error that can strike after a txn changed something is a put with
+// ignore_value/ignore_lease on a key the same txn deleted: etcd's API layer rejects
+// most such txns ("duplicate key given in txn request") and etcd's apply panics on the
+// rest (a delete range ending in "\0" escapes that check). We undo the txn instead.
+void WriteTxn::Rollback() {
+  for (size_t i = changes_.size(); i-- > 0;) {
+    const Revision revision{begin_rev_ + 1, static_cast<int64_t>(i)};
+    const bool tombstone = changes_[i].create_revision() == 0;
+    store_->index_.Unwind(changes_[i].key(), revision);
+    store_->overlay_.erase(revision);
+    Status s = store_->backend_->Delete(backend::Bucket::kKey, BucketKey(revision, tombstone));
+    if (!s.ok()) store_->broken_ = s;
+  }
+  changes_.clear();
+}
+
 Result<std::unique_ptr<SnapshotTxn>> SnapshotTxn::Begin(const Store* store) {
   std::shared_lock<std::shared_mutex> lock(store->mu_);
   if (!store->broken_.ok()) return store->broken_;

@@ -1,10 +1,10 @@
 // Byte-at-a-time table CRC-32C. HashKV is a maintenance call, not a hot path, so the
 // simple table beats the complexity of slicing or SSE4.2.
-#include "storage/mvcc/crc32c.h"
+#include "storage/backend/crc32c.h"
 
 #include <array>
 
-namespace etcpp::mvcc {
+namespace etcpp::backend {
 
 namespace {
 constexpr uint32_t kPolynomialReversed = 0x82f63b78;
@@ -27,4 +27,4 @@ uint32_t Crc32cExtend(uint32_t crc, std::string_view data) {
   return ~crc;
 }
 
-}  // namespace etcpp::mvcc
+}  // namespace etcpp::backend

@@ -72,6 +72,12 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
                [&](auto done) { server_->HashKV(request->revision(), std::move(done)); });
 }
 
+grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerContext* context,
+                                                         const etcdserverpb::DefragmentRequest*,
+                                                         etcdserverpb::DefragmentResponse* response) {
+  return Serve(context, response, [&](auto done) { server_->Defragment(std::move(done)); });
+}
+
 // No alarm is ever raised yet (quota and corruption checks come with the alarm work),
 // so GET answers an empty list and DEACTIVATE has nothing to disarm, as in etcd when no
 // alarm is active.

@@ -45,6 +45,9 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* context,
                                    const etcdserverpb::HashKVRequest* request,
                                    etcdserverpb::HashKVResponse* response) override;
+  grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* context,
+                                       const etcdserverpb::DefragmentRequest* request,
+                                       etcdserverpb::DefragmentResponse* response) override;
   grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* context,
                                   const etcdserverpb::AlarmRequest* request,
                                   etcdserverpb::AlarmResponse* response) override;

@@ -80,14 +80,8 @@ void EtcdServer::ApplyEntry(const raftpb::Entry& entry) {
   ETCPP_ASSERT_MSG(request.ParseFromString(entry.data()), "unparsable entry in the raft log");
   base::Status error;
   ApplyResult result = ApplyRequest(request, &error);
-  std::function<void(base::Result<ApplyResult>)> done;
-  {
-    std::lock_guard lock(waiters_mu_);
-    auto it = waiters_.find(request.id());
-    if (it == waiters_.end()) return;  // another member proposed it, or it timed out
-    done = std::move(it->second);
-    waiters_.erase(it);
-  }
+  auto done = TakeWaiter(request.id());
+  if (!done) return;  // another member proposed it, or its client was told it timed out
   if (error.ok()) {
     done(std::move(result));
   } else {

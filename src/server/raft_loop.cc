@@ -24,6 +24,7 @@ void EtcdServer::RaftLoop() {
     }
     if (Clock::now() >= next_tick) {
       node_->Tick();
+      ExpireWaiters(Clock::now());
       next_tick += tick_interval;
     }
     for (auto& proposal : proposals) {

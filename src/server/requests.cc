@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "base/log.h"
 #include "server/convert.h"
 #include "server/server.h"
 #include "server/validate.h"
@@ -29,13 +30,44 @@ void EtcdServer::Propose(serverpb::InternalRequest request,
   if (data.size() > config_.max_request_bytes) return done(TooLarge());
   {
     std::lock_guard lock(waiters_mu_);
-    waiters_.emplace(request.id(), std::move(done));
+    auto deadline =
+        waiter_deadlines_.emplace(std::chrono::steady_clock::now() + RequestTimeout(), request.id());
+    waiters_.emplace(request.id(), Waiter{std::move(done), deadline});
   }
   {
     std::lock_guard lock(raft_mu_);
     proposals_.push_back({std::move(data)});
   }
   raft_cv_.notify_one();
+}
+
+std::function<void(base::Result<ApplyResult>)> EtcdServer::TakeWaiter(uint64_t id) {
+  std::lock_guard lock(waiters_mu_);
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return nullptr;
+  auto done = std::move(it->second.done);
+  waiter_deadlines_.erase(it->second.deadline);
+  waiters_.erase(it);
+  return done;
+}
+
+void EtcdServer::ExpireWaiters(std::chrono::steady_clock::time_point now) {
+  std::vector<std::function<void(base::Result<ApplyResult>)>> expired;
+  {
+    std::lock_guard lock(waiters_mu_);
+    auto end = waiter_deadlines_.upper_bound(now);
+    for (auto it = waiter_deadlines_.begin(); it != end; ++it) {
+      auto waiter = waiters_.find(it->second);
+      expired.push_back(std::move(waiter->second.done));
+      waiters_.erase(waiter);
+    }
+    waiter_deadlines_.erase(waiter_deadlines_.begin(), end);
+  }
+  // The proposal may still commit later; like etcd, the client is told only that it
+  // did not hear back in time.
+  for (auto& done : expired) {
+    done(base::Status(base::Code::kUnavailable, "etcdserver: request timed out"));
+  }
 }
 
 template <typename Response>
@@ -124,6 +156,18 @@ void EtcdServer::HashKV(int64_t revision, Done<etcdserverpb::HashKVResponse> don
     response.set_hash(result->hash);
     response.set_compact_revision(result->compact_revision);
     response.set_hash_revision(result->hash_revision);
+    done(std::move(response));
+  });
+}
+
+void EtcdServer::Defragment(Done<etcdserverpb::DefragmentResponse> done) {
+  PostApplyTask([this, done = std::move(done)] {
+    auto reclaimed = backend_->Defragment();
+    if (!reclaimed.ok()) return done(reclaimed.status());
+    base::Log(base::LogLevel::kInfo, "defragmented the backend",
+              {{"reclaimed-bytes", *reclaimed}});
+    etcdserverpb::DefragmentResponse response;
+    FillHeader(response.mutable_header());
     done(std::move(response));
   });
 }

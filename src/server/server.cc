@@ -209,13 +209,14 @@ void EtcdServer::Stop() {
   if (apply_thread_.joinable()) apply_thread_.join();
   if (read_pool_) read_pool_->join();
   // Whatever was proposed and not applied is answered: the client must not hang.
-  std::map<uint64_t, std::function<void(base::Result<ApplyResult>)>> waiters;
+  std::map<uint64_t, Waiter> waiters;
   {
     std::lock_guard lock(waiters_mu_);
     waiters.swap(waiters_);
+    waiter_deadlines_.clear();
   }
-  for (auto& [id, done] : waiters) {
-    done(base::Status(base::Code::kUnavailable, "etcdserver: server stopped"));
+  for (auto& [id, waiter] : waiters) {
+    waiter.done(base::Status(base::Code::kUnavailable, "etcdserver: server stopped"));
   }
   base::Log(base::LogLevel::kInfo, "stopped member", {{"member-id", IdHex(member_id_)}});
 }

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -73,6 +74,8 @@ class EtcdServer {
   // --- Maintenance and Cluster (answered from local state) ---
   etcdserverpb::StatusResponse Status() const;
   void HashKV(int64_t revision, Done<etcdserverpb::HashKVResponse> done);
+  // Compacts the backend file while readers carry on (LMDB's compacting copy).
+  void Defragment(Done<etcdserverpb::DefragmentResponse> done);
   std::vector<serverpb::Member> Members() const;
   // A response header as etcd fills it: cluster and member id, current revision, term.
   etcdserverpb::ResponseHeader Header() const;
@@ -116,6 +119,12 @@ class EtcdServer {
   template <typename Response>
   void ProposeAndWait(serverpb::InternalRequest request, Done<Response> done);
   void FillHeader(etcdserverpb::ResponseHeader* header) const;
+  // Answers the proposals nobody applied in time (raft loop, on every tick).
+  void ExpireWaiters(std::chrono::steady_clock::time_point now);
+  // etcd's request timeout: 5 s plus two election timeouts.
+  std::chrono::milliseconds RequestTimeout() const {
+    return std::chrono::milliseconds(5000 + 2 * config_.election_timeout_ms);
+  }
 
   const Config config_;
   uint64_t member_id_ = 0;
@@ -149,9 +158,17 @@ class EtcdServer {
   std::deque<std::function<void()>> apply_tasks_;           // guarded by apply_mu_
   std::multimap<uint64_t, ReadBatch> reads_at_index_;       // guarded by apply_mu_
 
-  // Waiters of this member's proposals, by request id.
+  // Waiters of this member's proposals, by request id, and when each gives up.
+  using Deadlines = std::multimap<std::chrono::steady_clock::time_point, uint64_t>;
+  struct Waiter {
+    std::function<void(base::Result<ApplyResult>)> done;
+    Deadlines::iterator deadline;
+  };
+  // Removes and returns the waiter of `id`, if it is still waiting.
+  std::function<void(base::Result<ApplyResult>)> TakeWaiter(uint64_t id);
   mutable std::mutex waiters_mu_;
-  std::map<uint64_t, std::function<void(base::Result<ApplyResult>)>> waiters_;
+  std::map<uint64_t, Waiter> waiters_;  // guarded by waiters_mu_
+  Deadlines waiter_deadlines_;          // guarded by waiters_mu_
 
   // Members of the cluster; written by the apply loop.
   mutable std::mutex members_mu_;

@@ -39,4 +39,4 @@ fuzz: setup
 	done
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD)

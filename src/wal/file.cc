@@ -154,9 +154,4 @@ Status RemoveFile(const std::string& path) {
   return Status::Ok();
 }
 
-bool PathExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 }  // namespace etcpp::wal

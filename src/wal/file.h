@@ -54,7 +54,6 @@ base::Status CreateDir(const std::string& dir);
 base::Result<std::vector<std::string>> ListDir(const std::string& dir);
 base::Status RenameFile(const std::string& from, const std::string& to);
 base::Status RemoveFile(const std::string& path);
-bool PathExists(const std::string& path);
 std::string JoinPath(const std::string& dir, const std::string& name);
 
 }  // namespace etcpp::wal

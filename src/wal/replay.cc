@@ -65,8 +65,8 @@ bool LaterWriteFollows(std::string_view data, uint64_t offset) {
   return false;
 }
 
-}  // namespace
-
+// The torn-write rule (replay.h) for a bad record at [offset, offset + extent) of the
+// last segment.
 bool LooksTorn(std::string_view data, uint64_t offset, uint64_t extent) {
   ETCPP_ASSERT(offset <= data.size() && extent <= data.size() - offset);
   if (ChainContinuesAfter(data, offset) || LaterWriteFollows(data, offset)) return false;
@@ -85,6 +85,8 @@ bool LooksTorn(std::string_view data, uint64_t offset, uint64_t extent) {
   }
   return false;
 }
+
+}  // namespace
 
 Result<SegmentEnd> Replayer::ScanSegment(std::string_view name, std::string_view data,
                                          uint64_t expected_sequence, bool is_last) {

@@ -83,7 +83,4 @@ class Replayer {
   std::optional<uint32_t> chain_crc_;  // set once a segment has been scanned
 };
 
-// The torn-write rule above for a bad record at [offset, offset + extent) in `data`.
-bool LooksTorn(std::string_view data, uint64_t offset, uint64_t extent);
-
 }  // namespace etcpp::wal

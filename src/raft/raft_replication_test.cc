@@ -141,8 +141,8 @@ TEST(RaftReplication, RejectionHintSkipsAWholeTermPerRoundTrip) {
 }
 
 TEST(RaftReplication, AppendMessagesStayUnderTheByteLimit) {
-  const uint64_t limit = 300;
-  TestNetwork net({1, 2, 3}, {}, [limit](Config& c) { c.append_bytes_max = limit; });
+  constexpr uint64_t kLimit = 300;
+  TestNetwork net({1, 2, 3}, {}, [](Config& c) { c.append_bytes_max = kLimit; });
   net.Campaign(1);
   net.Isolate(3);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(net.Propose(1, std::string(100, 'a' + i)).ok());
@@ -155,7 +155,7 @@ TEST(RaftReplication, AppendMessagesStayUnderTheByteLimit) {
     ++appends;
     uint64_t bytes = 0;
     for (const raftpb::Entry& e : m.entries()) bytes += EntryBytes(e);
-    EXPECT_TRUE(bytes <= limit || m.entries_size() == 1) << bytes << " bytes";
+    EXPECT_TRUE(bytes <= kLimit || m.entries_size() == 1) << bytes << " bytes";
   }
   EXPECT_GE(appends, 4);
   EXPECT_EQ(net.applied(3).size(), 10u);

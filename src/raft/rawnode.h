@@ -9,8 +9,12 @@
 //     node.Advance();
 //   }
 //
-// Between GetReady() and Advance() the caller may not call GetReady() again. Nothing
-// here does I/O, reads a clock or takes a lock.
+// Between GetReady() and Advance() the caller may not call GetReady() again. A leader
+// may send its messages while its own entries are still being written (Raft thesis
+// §10.2.1) as long as nothing is stepped and Advance() is not called before the write
+// completes: the leader counts its own copy towards the commit index, and only an
+// acknowledgement stepped after Advance() can complete a quorum. Nothing here does
+// I/O, reads a clock or takes a lock.
 #pragma once
 
 #include <memory>

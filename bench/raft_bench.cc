@@ -25,7 +25,8 @@ class BenchCluster {
     etcpp::raftpb::Snapshot snap;
     snap.mutable_metadata()->set_index(1);
     snap.mutable_metadata()->set_term(1);
-    for (uint64_t id = 1; id <= 3; ++id) snap.mutable_metadata()->mutable_conf_state()->add_voters(id);
+    for (uint64_t id = 1; id <= 3; ++id)
+      snap.mutable_metadata()->mutable_conf_state()->add_voters(id);
     for (uint64_t id = 1; id <= 3; ++id) {
       storage_[id] = std::make_unique<MemoryStorage>();
       if (!storage_[id]->ApplySnapshot(snap).ok()) std::abort();

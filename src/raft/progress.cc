@@ -107,9 +107,12 @@ bool Progress::MaybeDecreaseTo(uint64_t rejected, uint64_t match_hint) {
 
 bool Progress::IsPaused() const {
   switch (state) {
-    case ProgressState::kProbe: return probe_sent;
-    case ProgressState::kReplicate: return inflights.Full();
-    case ProgressState::kSnapshot: return true;
+    case ProgressState::kProbe:
+      return probe_sent;
+    case ProgressState::kReplicate:
+      return inflights.Full();
+    case ProgressState::kSnapshot:
+      return true;
   }
   return true;
 }

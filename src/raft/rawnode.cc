@@ -111,8 +111,8 @@ bool RawNode::HasReady() const {
   const RaftLog& log = raft_.log();
   return !(CurrentSoftState() == prev_soft_state_) ||
          !SameHardState(raft_.GetHardState(), prev_hard_state_) || log.PendingSnapshot() ||
-         !log.UnstableEntries().empty() || log.HasNextCommittedEntries() ||
-         !raft_.outbox.empty() || !raft_.read_states.empty() || raft_.HasBroadcastPending();
+         !log.UnstableEntries().empty() || log.HasNextCommittedEntries() || !raft_.outbox.empty() ||
+         !raft_.read_states.empty() || raft_.HasBroadcastPending();
 }
 
 Ready RawNode::GetReady() {

@@ -37,12 +37,12 @@ struct SoftState {
 };
 
 struct Ready {
-  std::optional<SoftState> soft_state;        // set when leader or role changed
+  std::optional<SoftState> soft_state;          // set when leader or role changed
   std::optional<raftpb::HardState> hard_state;  // set when it changed: persist it
   std::vector<ReadState> read_states;
-  std::vector<raftpb::Entry> entries;           // persist before sending messages
-  std::optional<raftpb::Snapshot> snapshot;     // install (and persist) first
-  std::vector<raftpb::Entry> committed_entries; // apply in order
+  std::vector<raftpb::Entry> entries;            // persist before sending messages
+  std::optional<raftpb::Snapshot> snapshot;      // install (and persist) first
+  std::vector<raftpb::Entry> committed_entries;  // apply in order
   std::vector<raftpb::Message> messages;
   // Whether the entries or hard state must reach stable storage before messages go
   // out (a vote or a term must never be forgotten after it was announced).

@@ -77,8 +77,14 @@ class RawNode {
   // Asks for a linearizable read; a ReadState with this context appears in a later
   // Ready. Forwarded to the leader on followers.
   base::Status ReadIndex(std::string context);
+  // Asks the leader (forwarded from followers) to hand leadership to `transferee`; it
+  // catches the transferee up, then tells it to campaign. Proposals are refused until
+  // the transfer ends or an election timeout passes.
   void TransferLeader(uint64_t transferee);
+  // The transport could not reach `id`: the leader stops streaming to it and probes.
   void ReportUnreachable(uint64_t id);
+  // The outcome of sending a MSG_SNAP to `id`. The caller must report every snapshot
+  // it sends: until then the leader sends that follower nothing else.
   void ReportSnapshot(uint64_t id, bool ok);
 
   bool HasReady() const;

@@ -64,6 +64,17 @@ TEST(RaftLog, MaybeAppendTruncatesConflictsAndCapsCommit) {
   EXPECT_EQ(log.LastIndex(), 3u);
 }
 
+TEST(RaftLog, ADelayedDuplicateAppendNeverShortensTheLog) {
+  MemoryStorage s;
+  RaftLog log(&s, UINT64_MAX);
+  ASSERT_TRUE(log.MaybeAppend(0, 0, 0, Terms(1, {1, 1, 1, 1})).has_value());
+  // An older append (entries 1..2) arrives after the newer one: it matches what we
+  // hold, so entries 3..4 stay.
+  EXPECT_EQ(*log.MaybeAppend(0, 0, 2, Terms(1, {1, 1})), 2u);
+  EXPECT_EQ(log.LastIndex(), 4u);
+  EXPECT_EQ(log.committed(), 2u);
+}
+
 TEST(RaftLog, FindConflictByTermSkipsAWholeTerm) {
   MemoryStorage s;
   ASSERT_TRUE(s.Append(Terms(1, {1, 1, 4, 4, 4, 4, 4})).ok());

@@ -1,3 +1,4 @@
+// The simulator's invariant checks (see checker.h).
 #include "checker.h"
 
 #include <algorithm>

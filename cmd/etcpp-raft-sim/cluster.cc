@@ -1,3 +1,5 @@
+// The simulated cluster: members, their disks, the network and Ready handling (see
+// cluster.h).
 #include "cluster.h"
 
 #include <algorithm>

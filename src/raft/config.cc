@@ -1,3 +1,4 @@
+// Config validation and role names (see config.h, types.h).
 #include "raft/config.h"
 
 #include "raft/types.h"

@@ -1,3 +1,4 @@
+// Per-follower replication state and the in-flight window (see progress.h).
 #include "raft/progress.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Quorum arithmetic, the in-flight window, Progress states and single-step changes.
 #include <gtest/gtest.h>
 
 #include "raft/progress.h"

@@ -1,3 +1,4 @@
+// Raft: construction, term and role changes, elections and Step dispatch (see raft.h).
 #include "raft/raft.h"
 
 #include <algorithm>

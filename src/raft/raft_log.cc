@@ -1,3 +1,4 @@
+// The log as storage plus unstable tail, with commit and applied cursors (see raft_log.h).
 #include "raft/raft_log.h"
 
 #include <algorithm>

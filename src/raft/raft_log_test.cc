@@ -1,3 +1,4 @@
+// The unstable tail and RaftLog: appends, conflicts, backtracking, commit rules.
 #include "raft/raft_log.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// RawNode: Ready assembly and the public entry points (see rawnode.h).
 #include "raft/rawnode.h"
 
 #include <utility>

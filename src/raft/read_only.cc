@@ -1,3 +1,4 @@
+// Pending ReadIndex requests and their heartbeat acknowledgements (see read_only.h).
 #include "raft/read_only.h"
 
 #include "base/assert.h"

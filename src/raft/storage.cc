@@ -1,3 +1,4 @@
+// Storage errors and the in-memory Storage (see storage.h).
 #include "raft/storage.h"
 
 #include <iterator>

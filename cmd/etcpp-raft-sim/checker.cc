@@ -1,3 +1,4 @@
+// The simulator's invariant checks (see checker.h).
 #include "checker.h"
 
 #include <algorithm>
@@ -93,8 +94,9 @@ void Checker::CheckCommitted(uint64_t node, uint64_t index, uint64_t term) {
   if (known == 0) {
     Put(&committed_terms_, index, term);
   } else if (known != term) {
-    Fail("committed-durable", "node " + Str(node) + " has term " + Str(term) + " at committed index " +
-                                  Str(index) + " where term " + Str(known) + " was committed");
+    Fail("committed-durable", "node " + Str(node) + " has term " + Str(term) +
+                                  " at committed index " + Str(index) + " where term " +
+                                  Str(known) + " was committed");
   }
 }
 
@@ -104,7 +106,8 @@ void Checker::OnCommit(uint64_t node, uint64_t commit, const raft::MemoryStorage
     base::Result<uint64_t> t = storage.Term(i);
     if (!t.ok()) {
       Fail("committed-durable", "node " + Str(node) + " committed index " + Str(i) +
-                                    " beyond its durable log (last " + Str(storage.LastIndex()) + ")");
+                                    " beyond its durable log (last " + Str(storage.LastIndex()) +
+                                    ")");
       return;
     }
     CheckCommitted(node, i, *t);
@@ -122,9 +125,9 @@ void Checker::OnLeader(uint64_t node, uint64_t term, const raft::MemoryStorage& 
   }
   if (!leaders_checked_.insert({node, term}).second) return;
   if (storage.LastIndex() < committed_max_) {
-    Fail("leader-completeness", "leader " + Str(node) + " of term " + Str(term) + " ends at index " +
-                                    Str(storage.LastIndex()) + " but " + Str(committed_max_) +
-                                    " is committed");
+    Fail("leader-completeness", "leader " + Str(node) + " of term " + Str(term) +
+                                    " ends at index " + Str(storage.LastIndex()) + " but " +
+                                    Str(committed_max_) + " is committed");
     return;
   }
   for (uint64_t i = storage.FirstIndex(); i <= committed_max_; ++i) {
@@ -143,7 +146,8 @@ void Checker::OnApply(uint64_t node, uint64_t index, uint64_t chain) {
   if (known == 0) {
     Put(&chains_, index, chain);
   } else if (known != chain) {
-    Fail("applied-prefix", "node " + Str(node) + " applied a different sequence up to index " + Str(index));
+    Fail("applied-prefix",
+         "node " + Str(node) + " applied a different sequence up to index " + Str(index));
   }
 }
 

@@ -69,9 +69,9 @@ class Checker {
     uint64_t prev_term;
   };
   std::map<std::pair<uint64_t, uint64_t>, LogRecord> log_;  // (index, term)
-  std::vector<uint64_t> committed_terms_;                  // index -> term, 0 = unknown
+  std::vector<uint64_t> committed_terms_;                   // index -> term, 0 = unknown
   uint64_t committed_max_ = 0;
-  std::vector<uint64_t> chains_;  // index -> state after applying it, 0 = unknown
+  std::vector<uint64_t> chains_;                 // index -> state after applying it, 0 = unknown
   std::map<uint64_t, uint64_t> checked_commit_;  // node -> commit index verified
   std::unordered_map<std::string, uint64_t> read_floor_;
   std::optional<Violation> violation_;

@@ -1,3 +1,5 @@
+// The simulated cluster: members, their disks, the network and Ready handling (see
+// cluster.h).
 #include "cluster.h"
 
 #include <algorithm>
@@ -36,8 +38,9 @@ Cluster::Cluster(uint64_t seed, const SimOptions& options, volatile uint64_t* st
     : seed_(seed), options_(options), rng_(seed * 0x2545f4914f6cdd1dULL + 1), step_out_(step_out) {}
 
 void Cluster::Trace(const std::string& line) {
-  if (options_.trace) std::printf("tick %llu step %llu: %s\n", static_cast<unsigned long long>(now_),
-                                  static_cast<unsigned long long>(step_), line.c_str());
+  if (options_.trace)
+    std::printf("tick %llu step %llu: %s\n", static_cast<unsigned long long>(now_),
+                static_cast<unsigned long long>(step_), line.c_str());
 }
 
 raft::Config Cluster::MakeConfig(const Node& n) {
@@ -99,7 +102,8 @@ void Cluster::Bootstrap() {
   raftpb::Snapshot snap;
   snap.mutable_metadata()->set_index(1);
   snap.mutable_metadata()->set_term(1);
-  for (uint64_t id = 1; id <= voters; ++id) snap.mutable_metadata()->mutable_conf_state()->add_voters(id);
+  for (uint64_t id = 1; id <= voters; ++id)
+    snap.mutable_metadata()->mutable_conf_state()->add_voters(id);
   for (uint64_t id = voters + 1; id <= voters + learners; ++id) {
     snap.mutable_metadata()->mutable_conf_state()->add_learners(id);
   }
@@ -115,9 +119,9 @@ void Cluster::Bootstrap() {
     Start(*n);
   }
   Trace("bootstrap " + Str(voters) + " voters, " + Str(learners) + " learners, drop " +
-        Str(static_cast<uint64_t>(drop_ * 100)) + "%, dup " + Str(static_cast<uint64_t>(duplicate_ * 100)) +
-        "%, delay<=" + Str(delay_max_) + ", append bytes " + Str(append_bytes_max_) + ", window " +
-        Str(inflight_max_));
+        Str(static_cast<uint64_t>(drop_ * 100)) + "%, dup " +
+        Str(static_cast<uint64_t>(duplicate_ * 100)) + "%, delay<=" + Str(delay_max_) +
+        ", append bytes " + Str(append_bytes_max_) + ", window " + Str(inflight_max_));
 }
 
 void Cluster::PersistReady(Node& n, raft::Ready& rd) {
@@ -165,7 +169,8 @@ void Cluster::HandleReady(Node& n) {
     }
     Send(std::move(rd.messages));
     ApplyCommitted(n, rd.committed_entries);
-    for (const raft::ReadState& rs : rd.read_states) checker_.OnReadState(n.id, rs.index, rs.context);
+    for (const raft::ReadState& rs : rd.read_states)
+      checker_.OnReadState(n.id, rs.index, rs.context);
     if (n.raft) n.raft->Advance();
   }
 }
@@ -224,7 +229,8 @@ void Cluster::Deliver(raftpb::Message m) {
               from == nodes_.end() || from->second->removed || Blocked(m.from(), m.to());
   if (!lost && chaos_) {
     lost = Chance(drop_);
-    if (!lost && Chance(duplicate_)) network_.push_back(InFlight{m, now_ + rng_.Below(delay_max_ + 2)});
+    if (!lost && Chance(duplicate_))
+      network_.push_back(InFlight{m, now_ + rng_.Below(delay_max_ + 2)});
   }
   if (lost) {
     Trace("drop " + Describe(m));

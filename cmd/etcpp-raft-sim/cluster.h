@@ -42,7 +42,7 @@ class Cluster {
  private:
   struct Node {
     uint64_t id = 0;
-    raft::MemoryStorage storage;  // what survives a crash
+    raft::MemoryStorage storage;          // what survives a crash
     std::unique_ptr<raft::RawNode> raft;  // null while down
     bool removed = false;
     uint64_t incarnation = 0;
@@ -110,9 +110,9 @@ class Cluster {
   uint64_t delay_max_ = 0;
   uint64_t append_bytes_max_ = 0;
   size_t inflight_max_ = 0;
-  double crash_ = 0;         // per round: crash a random member
-  double leader_crash_ = 0;  // per round: crash the leader
-  double restart_ = 0;       // per round: restart a crashed member
+  double crash_ = 0;                // per round: crash a random member
+  double leader_crash_ = 0;         // per round: crash the leader
+  double restart_ = 0;              // per round: restart a crashed member
   double leader_moment_crash_ = 0;  // per Ready of a new leader or a leader's commit
 };
 

@@ -225,8 +225,9 @@ SimResult Cluster::Run() {
     if (checker_.violation()) break;
     Heal();
     if (!CheckLiveness() && !checker_.violation()) {
-      result.violation = Violation{"liveness", "no new entry committed within " + Str(kLivenessTicks) +
-                                                   " ticks after the faults healed"};
+      result.violation =
+          Violation{"liveness", "no new entry committed within " + Str(kLivenessTicks) +
+                                    " ticks after the faults healed"};
       break;
     }
   }

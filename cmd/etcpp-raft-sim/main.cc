@@ -31,10 +31,14 @@ struct Shared {
 
 const char* PlantName(PlantedBug bug) {
   switch (bug) {
-    case PlantedBug::kAmnesia: return "amnesia";
-    case PlantedBug::kOldTermCommit: return "old-term-commit";
-    case PlantedBug::kNoLogCheck: return "no-log-check";
-    case PlantedBug::kNone: return "";
+    case PlantedBug::kAmnesia:
+      return "amnesia";
+    case PlantedBug::kOldTermCommit:
+      return "old-term-commit";
+    case PlantedBug::kNoLogCheck:
+      return "no-log-check";
+    case PlantedBug::kNone:
+      return "";
   }
   return "";
 }
@@ -50,8 +54,10 @@ bool ParsePlant(const std::string& s, PlantedBug* out) {
 }
 
 std::string ReplayCommand(uint64_t seed, const SimOptions& options) {
-  std::string cmd = "etcpp-raft-sim --seeds " + std::to_string(seed) + ":" + std::to_string(seed) + " --trace";
-  if (options.plant != PlantedBug::kNone) cmd += std::string(" --plant ") + PlantName(options.plant);
+  std::string cmd =
+      "etcpp-raft-sim --seeds " + std::to_string(seed) + ":" + std::to_string(seed) + " --trace";
+  if (options.plant != PlantedBug::kNone)
+    cmd += std::string(" --plant ") + PlantName(options.plant);
   return cmd;
 }
 
@@ -68,10 +74,11 @@ std::string RunSeed(uint64_t seed, const SimOptions& options, Shared* shared) {
     Cluster cluster(seed, options, &shared->step);
     SimResult r = cluster.Run();
     if (r.violation) {
-      std::snprintf(shared->line, sizeof(shared->line), "seed %llu: FAIL %s at step %llu (tick %llu): %s",
+      std::snprintf(shared->line, sizeof(shared->line),
+                    "seed %llu: FAIL %s at step %llu (tick %llu): %s",
                     static_cast<unsigned long long>(seed), r.violation->invariant.c_str(),
-                    static_cast<unsigned long long>(r.step), static_cast<unsigned long long>(r.tick),
-                    r.violation->detail.c_str());
+                    static_cast<unsigned long long>(r.step),
+                    static_cast<unsigned long long>(r.tick), r.violation->detail.c_str());
     }
     std::fflush(stdout);
     _exit(0);
@@ -80,8 +87,8 @@ std::string RunSeed(uint64_t seed, const SimOptions& options, Shared* shared) {
   waitpid(pid, &status, 0);
   std::string line = shared->line;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    line = "seed " + std::to_string(seed) + ": FAIL core-assertion at step " + std::to_string(shared->step) +
-           " (the member aborted; see stderr)";
+    line = "seed " + std::to_string(seed) + ": FAIL core-assertion at step " +
+           std::to_string(shared->step) + " (the member aborted; see stderr)";
   }
   if (!line.empty()) line += "; replay: " + ReplayCommand(seed, options);
   return line;
@@ -117,7 +124,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!have_seeds) return Usage();
-  void* mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* mem =
+      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) {
     std::perror("mmap");
     return 2;

@@ -1,3 +1,4 @@
+// Config validation and role names (see config.h, types.h).
 #include "raft/config.h"
 
 #include "raft/types.h"
@@ -6,10 +7,14 @@ namespace etcpp::raft {
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kFollower: return "follower";
-    case Role::kPreCandidate: return "pre-candidate";
-    case Role::kCandidate: return "candidate";
-    case Role::kLeader: return "leader";
+    case Role::kFollower:
+      return "follower";
+    case Role::kPreCandidate:
+      return "pre-candidate";
+    case Role::kCandidate:
+      return "candidate";
+    case Role::kLeader:
+      return "leader";
   }
   return "unknown";
 }

@@ -1,3 +1,4 @@
+// Per-follower replication state and the in-flight window (see progress.h).
 #include "raft/progress.h"
 
 #include <algorithm>
@@ -107,9 +108,12 @@ bool Progress::MaybeDecreaseTo(uint64_t rejected, uint64_t match_hint) {
 
 bool Progress::IsPaused() const {
   switch (state) {
-    case ProgressState::kProbe: return probe_sent;
-    case ProgressState::kReplicate: return inflights.Full();
-    case ProgressState::kSnapshot: return true;
+    case ProgressState::kProbe:
+      return probe_sent;
+    case ProgressState::kReplicate:
+      return inflights.Full();
+    case ProgressState::kSnapshot:
+      return true;
   }
   return true;
 }

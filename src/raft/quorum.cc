@@ -1,3 +1,4 @@
+// Majority vote counting (see quorum.h).
 #include "raft/quorum.h"
 
 #include <algorithm>

@@ -55,7 +55,8 @@ uint64_t MajorityConfig::CommittedIndex(const Acked& acked) const {
   }
   // Insertion sort, descending: n is tiny.
   for (size_t i = 1; i < n; ++i) {
-    for (size_t j = i; j > 0 && indexes[j - 1] < indexes[j]; --j) std::swap(indexes[j - 1], indexes[j]);
+    for (size_t j = i; j > 0 && indexes[j - 1] < indexes[j]; --j)
+      std::swap(indexes[j - 1], indexes[j]);
   }
   return indexes[n / 2];  // the (n/2+1)-th largest: held by a majority
 }

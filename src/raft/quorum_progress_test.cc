@@ -1,3 +1,4 @@
+// Quorum arithmetic, the in-flight window, Progress states and single-step changes.
 #include <gtest/gtest.h>
 
 #include "raft/progress.h"
@@ -28,7 +29,8 @@ TEST(MajorityConfig, TallyWinsLosesOrWaits) {
   EXPECT_EQ(c.Tally({{1, true}, {2, true}}), VoteResult::kPending);
   EXPECT_EQ(c.Tally({{1, true}, {2, true}, {3, true}}), VoteResult::kWon);
   EXPECT_EQ(c.Tally({{1, true}, {2, false}, {3, false}, {4, false}}), VoteResult::kLost);
-  EXPECT_EQ(c.Tally({{1, true}, {9, true}, {8, true}}), VoteResult::kPending) << "non-voters do not count";
+  EXPECT_EQ(c.Tally({{1, true}, {9, true}, {8, true}}), VoteResult::kPending)
+      << "non-voters do not count";
 }
 
 TEST(Inflights, FullByCountOrBytes) {

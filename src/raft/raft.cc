@@ -1,3 +1,4 @@
+// Raft: construction, term and role changes, elections and Step dispatch (see raft.h).
 #include "raft/raft.h"
 
 #include <algorithm>
@@ -124,7 +125,8 @@ bool Raft::HasUnappliedConfChange() const {
   if (log_.committed() <= log_.applied()) return false;
   const uint64_t lo = std::max(log_.applied() + 1, log_.FirstIndex());
   if (lo > log_.committed()) return false;
-  base::Result<std::vector<raftpb::Entry>> entries = log_.Slice(lo, log_.committed() + 1, UINT64_MAX);
+  base::Result<std::vector<raftpb::Entry>> entries =
+      log_.Slice(lo, log_.committed() + 1, UINT64_MAX);
   if (!entries.ok()) return false;
   for (const raftpb::Entry& e : *entries) {
     if (e.type() == raftpb::ENTRY_CONF_CHANGE) return true;
@@ -260,8 +262,8 @@ Status Raft::Step(Message m) {
 
 void Raft::HandleVoteRequest(const Message& m) {
   const bool pre = m.type() == raftpb::MSG_PRE_VOTE;
-  const bool can_vote = vote_ == m.from() || (vote_ == kNone && lead_ == kNone) ||
-                        (pre && m.term() > term_);
+  const bool can_vote =
+      vote_ == m.from() || (vote_ == kNone && lead_ == kNone) || (pre && m.term() > term_);
   const bool log_ok = config_.planted_bug_for_testing == PlantedBug::kNoLogCheck ||
                       log_.IsUpToDate(m.index(), m.log_term());
   Message resp;

@@ -69,13 +69,14 @@ TEST(RaftElection, AMemberVotesOncePerTerm) {
   MemoryStorage storage;
   FillLog(storage, 1, {1}, 1);
   auto node = RawNode::Create([&] {
-    Config c;
-    c.id = 1;
-    c.storage = &storage;
-    c.pre_vote = false;
-    c.check_quorum = false;
-    return c;
-  }()).value();
+                Config c;
+                c.id = 1;
+                c.storage = &storage;
+                c.pre_vote = false;
+                c.check_quorum = false;
+                return c;
+              }())
+                  .value();
   raftpb::Message vote = TestMessage(raftpb::MSG_VOTE, 2, 1, 2);
   vote.set_index(1);
   vote.set_log_term(1);
@@ -124,8 +125,12 @@ void ExpectVotesFollowTheElectionRestriction(bool planted) {
   }
 }
 
-TEST(RaftElection, VotesGoOnlyToCandidatesWithAnUpToDateLog) { ExpectVotesFollowTheElectionRestriction(false); }
-TEST(RaftElection, PlantedNoLogCheckBreaksTheElectionRestriction) { ExpectVotesFollowTheElectionRestriction(true); }
+TEST(RaftElection, VotesGoOnlyToCandidatesWithAnUpToDateLog) {
+  ExpectVotesFollowTheElectionRestriction(false);
+}
+TEST(RaftElection, PlantedNoLogCheckBreaksTheElectionRestriction) {
+  ExpectVotesFollowTheElectionRestriction(true);
+}
 
 TEST(RaftElection, PreVoteKeepsAnIsolatedMemberFromDisruptingTheCluster) {
   TestNetwork net({1, 2, 3});

@@ -23,7 +23,8 @@ void Raft::HandleAppendEntries(Message& m) {
   std::vector<raftpb::Entry> entries;
   entries.reserve(static_cast<size_t>(m.entries_size()));
   for (raftpb::Entry& e : *m.mutable_entries()) entries.push_back(std::move(e));
-  const std::optional<uint64_t> last_new = log_.MaybeAppend(m.index(), m.log_term(), m.commit(), std::move(entries));
+  const std::optional<uint64_t> last_new =
+      log_.MaybeAppend(m.index(), m.log_term(), m.commit(), std::move(entries));
   if (last_new) {
     resp.set_index(*last_new);
     Send(std::move(resp));

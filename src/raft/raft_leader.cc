@@ -72,7 +72,7 @@ Status Raft::StepLeaderFromPeer(Message& m, Progress& pr) {
 
 Status Raft::HandlePropose(Message& m) {
   ETCPP_ASSERT_MSG(m.entries_size() > 0, "empty proposal");
-  if (!tracker_.IsMember(id_)) return ProposalDroppedError();  // removed from the cluster
+  if (!tracker_.IsMember(id_)) return ProposalDroppedError();    // removed from the cluster
   if (lead_transferee_ != kNone) return ProposalDroppedError();  // handing over
   std::vector<raftpb::Entry> entries;
   entries.reserve(static_cast<size_t>(m.entries_size()));
@@ -125,7 +125,8 @@ bool Raft::SendAppend(uint64_t to, bool send_if_empty) {
   if (pr->IsPaused()) return false;
   const uint64_t prev_index = pr->next - 1;
   base::Result<uint64_t> prev_term = log_.Term(prev_index);
-  base::Result<std::vector<raftpb::Entry>> entries = log_.EntriesFrom(pr->next, config_.append_bytes_max);
+  base::Result<std::vector<raftpb::Entry>> entries =
+      log_.EntriesFrom(pr->next, config_.append_bytes_max);
   if (!prev_term.ok() || !entries.ok()) return SendSnapshot(to, *pr);
   if (entries->empty() && !send_if_empty) return false;
   Message m;

@@ -1,3 +1,4 @@
+// The log as storage plus unstable tail, with commit and applied cursors (see raft_log.h).
 #include "raft/raft_log.h"
 
 #include <algorithm>
@@ -54,7 +55,8 @@ bool RaftLog::IsUpToDate(uint64_t last_index, uint64_t last_term) const {
   return last_term > our_term || (last_term == our_term && last_index >= LastIndex());
 }
 
-std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
+std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_term,
+                                             uint64_t leader_commit,
                                              std::vector<raftpb::Entry> entries) {
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
   const uint64_t last_new = prev_index + entries.size();
@@ -167,7 +169,8 @@ bool RaftLog::HasNextCommittedEntries() const {
 std::vector<raftpb::Entry> RaftLog::NextCommittedEntries() const {
   if (!HasNextCommittedEntries()) return {};
   const uint64_t lo = std::max(applied_ + 1, FirstIndex());
-  Result<std::vector<raftpb::Entry>> entries = Slice(lo, committed_ + 1, committed_bytes_per_ready_max_);
+  Result<std::vector<raftpb::Entry>> entries =
+      Slice(lo, committed_ + 1, committed_bytes_per_ready_max_);
   ETCPP_ASSERT_MSG(entries.ok(), "committed entries must be readable");
   return std::move(*entries);
 }

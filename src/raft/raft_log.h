@@ -35,8 +35,8 @@ class RaftLog {
   // entries (dropping any conflicting suffix) and advance the commit to
   // min(leader_commit, last new index). Returns the last new index, or nullopt on a
   // mismatch.
-  std::optional<uint64_t> MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
-                                      std::vector<raftpb::Entry> entries);
+  std::optional<uint64_t> MaybeAppend(uint64_t prev_index, uint64_t prev_term,
+                                      uint64_t leader_commit, std::vector<raftpb::Entry> entries);
   // Leader side: appends entries after LastIndex(); returns the new last index.
   uint64_t Append(std::vector<raftpb::Entry> entries);
   // The first entry whose index is absent or whose term differs, or 0.
@@ -55,7 +55,8 @@ class RaftLog {
   void Restore(const raftpb::Snapshot& snapshot);
 
   // Entries [lo, hi) from storage and/or unstable, bounded by max_bytes (at least one).
-  base::Result<std::vector<raftpb::Entry>> Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes) const;
+  base::Result<std::vector<raftpb::Entry>> Slice(uint64_t lo, uint64_t hi,
+                                                 uint64_t max_bytes) const;
   base::Result<std::vector<raftpb::Entry>> EntriesFrom(uint64_t lo, uint64_t max_bytes) const;
   base::Result<raftpb::Snapshot> Snapshot() const;
 

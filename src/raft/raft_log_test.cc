@@ -1,3 +1,4 @@
+// The unstable tail and RaftLog: appends, conflicts, backtracking, commit rules.
 #include "raft/raft_log.h"
 
 #include <gtest/gtest.h>
@@ -62,6 +63,17 @@ TEST(RaftLog, MaybeAppendTruncatesConflictsAndCapsCommit) {
   // A duplicate of what we hold changes nothing.
   EXPECT_EQ(*log.MaybeAppend(1, 1, 3, Terms(2, {2})), 2u);
   EXPECT_EQ(log.LastIndex(), 3u);
+}
+
+TEST(RaftLog, ADelayedDuplicateAppendNeverShortensTheLog) {
+  MemoryStorage s;
+  RaftLog log(&s, UINT64_MAX);
+  ASSERT_TRUE(log.MaybeAppend(0, 0, 0, Terms(1, {1, 1, 1, 1})).has_value());
+  // An older append (entries 1..2) arrives after the newer one: it matches what we
+  // hold, so entries 3..4 stay.
+  EXPECT_EQ(*log.MaybeAppend(0, 0, 2, Terms(1, {1, 1})), 2u);
+  EXPECT_EQ(log.LastIndex(), 4u);
+  EXPECT_EQ(log.committed(), 2u);
 }
 
 TEST(RaftLog, FindConflictByTermSkipsAWholeTerm) {

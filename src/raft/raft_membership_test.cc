@@ -9,7 +9,8 @@ namespace {
 
 using Strings = std::vector<std::string>;
 
-base::Status ProposeChange(TestNetwork& net, uint64_t at, raftpb::ConfChangeType type, uint64_t id) {
+base::Status ProposeChange(TestNetwork& net, uint64_t at, raftpb::ConfChangeType type,
+                           uint64_t id) {
   raftpb::ConfChange cc;
   cc.set_type(type);
   cc.set_node_id(id);

@@ -6,7 +6,9 @@
 namespace etcpp::raft {
 namespace {
 
-bool IsHeartbeatResponse(const raftpb::Message& m) { return m.type() == raftpb::MSG_HEARTBEAT_RESP; }
+bool IsHeartbeatResponse(const raftpb::Message& m) {
+  return m.type() == raftpb::MSG_HEARTBEAT_RESP;
+}
 
 TEST(RaftReadIndex, OneHeartbeatRoundConfirmsEveryWaitingRead) {
   TestNetwork net({1, 2, 3});

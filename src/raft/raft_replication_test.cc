@@ -20,7 +20,8 @@ TEST(RaftReplication, ProposalsCommitAndApplyInTheSameOrderEverywhere) {
   TestNetwork net({1, 2, 3});
   net.Campaign(1);
   for (const char* data : {"a", "b", "c"}) ASSERT_TRUE(net.Propose(1, data).ok());
-  for (uint64_t id : {1, 2, 3}) EXPECT_EQ(net.applied(id), (Strings{"a", "b", "c"})) << "member " << id;
+  for (uint64_t id : {1, 2, 3})
+    EXPECT_EQ(net.applied(id), (Strings{"a", "b", "c"})) << "member " << id;
 }
 
 TEST(RaftReplication, FollowersForwardProposalsToTheLeader) {
@@ -141,8 +142,8 @@ TEST(RaftReplication, RejectionHintSkipsAWholeTermPerRoundTrip) {
 }
 
 TEST(RaftReplication, AppendMessagesStayUnderTheByteLimit) {
-  const uint64_t limit = 300;
-  TestNetwork net({1, 2, 3}, {}, [limit](Config& c) { c.append_bytes_max = limit; });
+  constexpr uint64_t kLimit = 300;
+  TestNetwork net({1, 2, 3}, {}, [](Config& c) { c.append_bytes_max = kLimit; });
   net.Campaign(1);
   net.Isolate(3);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(net.Propose(1, std::string(100, 'a' + i)).ok());
@@ -155,7 +156,7 @@ TEST(RaftReplication, AppendMessagesStayUnderTheByteLimit) {
     ++appends;
     uint64_t bytes = 0;
     for (const raftpb::Entry& e : m.entries()) bytes += EntryBytes(e);
-    EXPECT_TRUE(bytes <= limit || m.entries_size() == 1) << bytes << " bytes";
+    EXPECT_TRUE(bytes <= kLimit || m.entries_size() == 1) << bytes << " bytes";
   }
   EXPECT_GE(appends, 4);
   EXPECT_EQ(net.applied(3).size(), 10u);
@@ -167,14 +168,16 @@ int AppendsToSilentFollower(std::function<void(Config&)> tweak) {
   TestNetwork net({1, 2, 3}, {}, std::move(tweak));
   net.Campaign(1);
   EXPECT_TRUE(net.Propose(1, "warm").ok());  // member 2 is now in replicate state
-  net.SetFilter([](const raftpb::Message& m) { return m.type() == raftpb::MSG_APP_RESP && m.from() == 2; });
+  net.SetFilter(
+      [](const raftpb::Message& m) { return m.type() == raftpb::MSG_APP_RESP && m.from() == 2; });
   net.ClearDelivered();
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(net.Propose(1, std::string(100, 'x')).ok());
   int appends = 0;
   for (const raftpb::Message& m : net.delivered()) {
     if (m.type() == raftpb::MSG_APP && m.to() == 2 && m.entries_size() > 0) ++appends;
   }
-  EXPECT_EQ(net.raft(1).log().committed(), net.raft(1).log().LastIndex()) << "member 3 acknowledges";
+  EXPECT_EQ(net.raft(1).log().committed(), net.raft(1).log().LastIndex())
+      << "member 3 acknowledges";
   return appends;
 }
 
@@ -194,7 +197,8 @@ TEST(RaftReplication, HeartbeatsNeverCommitPastWhatTheFollowerHolds) {
   ASSERT_TRUE(net.Propose(1, "a").ok());
   const uint64_t match3 = net.raft(3).log().LastIndex();
   net.HealAll();
-  net.SetFilter([](const raftpb::Message& m) { return m.type() == raftpb::MSG_APP && m.to() == 3; });
+  net.SetFilter(
+      [](const raftpb::Message& m) { return m.type() == raftpb::MSG_APP && m.to() == 3; });
   net.ClearDelivered();
   net.TickAll(2);
   bool saw_heartbeat = false;

@@ -1,3 +1,4 @@
+// RawNode: Ready assembly and the public entry points (see rawnode.h).
 #include "raft/rawnode.h"
 
 #include <utility>
@@ -111,8 +112,8 @@ bool RawNode::HasReady() const {
   const RaftLog& log = raft_.log();
   return !(CurrentSoftState() == prev_soft_state_) ||
          !SameHardState(raft_.GetHardState(), prev_hard_state_) || log.PendingSnapshot() ||
-         !log.UnstableEntries().empty() || log.HasNextCommittedEntries() ||
-         !raft_.outbox.empty() || !raft_.read_states.empty() || raft_.HasBroadcastPending();
+         !log.UnstableEntries().empty() || log.HasNextCommittedEntries() || !raft_.outbox.empty() ||
+         !raft_.read_states.empty() || raft_.HasBroadcastPending();
 }
 
 Ready RawNode::GetReady() {

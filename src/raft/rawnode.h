@@ -9,8 +9,12 @@
 //     node.Advance();
 //   }
 //
-// Between GetReady() and Advance() the caller may not call GetReady() again. Nothing
-// here does I/O, reads a clock or takes a lock.
+// Between GetReady() and Advance() the caller may not call GetReady() again. A leader
+// may send its messages while its own entries are still being written (Raft thesis
+// §10.2.1) as long as nothing is stepped and Advance() is not called before the write
+// completes: the leader counts its own copy towards the commit index, and only an
+// acknowledgement stepped after Advance() can complete a quorum. Nothing here does
+// I/O, reads a clock or takes a lock.
 #pragma once
 
 #include <memory>
@@ -33,12 +37,12 @@ struct SoftState {
 };
 
 struct Ready {
-  std::optional<SoftState> soft_state;        // set when leader or role changed
+  std::optional<SoftState> soft_state;          // set when leader or role changed
   std::optional<raftpb::HardState> hard_state;  // set when it changed: persist it
   std::vector<ReadState> read_states;
-  std::vector<raftpb::Entry> entries;           // persist before sending messages
-  std::optional<raftpb::Snapshot> snapshot;     // install (and persist) first
-  std::vector<raftpb::Entry> committed_entries; // apply in order
+  std::vector<raftpb::Entry> entries;            // persist before sending messages
+  std::optional<raftpb::Snapshot> snapshot;      // install (and persist) first
+  std::vector<raftpb::Entry> committed_entries;  // apply in order
   std::vector<raftpb::Message> messages;
   // Whether the entries or hard state must reach stable storage before messages go
   // out (a vote or a term must never be forgotten after it was announced).
@@ -73,8 +77,14 @@ class RawNode {
   // Asks for a linearizable read; a ReadState with this context appears in a later
   // Ready. Forwarded to the leader on followers.
   base::Status ReadIndex(std::string context);
+  // Asks the leader (forwarded from followers) to hand leadership to `transferee`; it
+  // catches the transferee up, then tells it to campaign. Proposals are refused until
+  // the transfer ends or an election timeout passes.
   void TransferLeader(uint64_t transferee);
+  // The transport could not reach `id`: the leader stops streaming to it and probes.
   void ReportUnreachable(uint64_t id);
+  // The outcome of sending a MSG_SNAP to `id`. The caller must report every snapshot
+  // it sends: until then the leader sends that follower nothing else.
   void ReportSnapshot(uint64_t id, bool ok);
 
   bool HasReady() const;

@@ -1,3 +1,4 @@
+// Pending ReadIndex requests and their heartbeat acknowledgements (see read_only.h).
 #include "raft/read_only.h"
 
 #include "base/assert.h"
@@ -6,7 +7,8 @@ namespace etcpp::raft {
 
 bool ReadOnly::Add(uint64_t index, uint64_t from, const std::string& context) {
   if (pending_.count(context) != 0) return false;
-  pending_.emplace(context, std::make_pair(ReadIndexRequest{context, from, index}, std::set<uint64_t>{}));
+  pending_.emplace(context,
+                   std::make_pair(ReadIndexRequest{context, from, index}, std::set<uint64_t>{}));
   queue_.push_back(context);
   return true;
 }

@@ -1,3 +1,4 @@
+// Storage errors and the in-memory Storage (see storage.h).
 #include "raft/storage.h"
 
 #include <iterator>
@@ -101,7 +102,8 @@ Status MemoryStorage::Append(std::vector<raftpb::Entry> entries) {
     return Status(Code::kFailedPrecondition, "raft: appended entries leave a gap in the log");
   }
   entries_.resize(start - Offset());
-  entries_.insert(entries_.end(), std::make_move_iterator(entries.begin() + static_cast<ptrdiff_t>(skip)),
+  entries_.insert(entries_.end(),
+                  std::make_move_iterator(entries.begin() + static_cast<ptrdiff_t>(skip)),
                   std::make_move_iterator(entries.end()));
   return Status::Ok();
 }

@@ -1,3 +1,4 @@
+// MemoryStorage: index space, byte limits, appends, compaction, snapshots.
 #include "raft/storage.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// The in-process test cluster (see test_network.h).
 #include "raft/test_network.h"
 
 #include <gtest/gtest.h>

@@ -47,7 +47,9 @@ class TestNetwork {
   void Isolate(uint64_t id);
   void HealAll();
   // Messages for which the filter returns true are dropped.
-  void SetFilter(std::function<bool(const raftpb::Message&)> filter) { filter_ = std::move(filter); }
+  void SetFilter(std::function<bool(const raftpb::Message&)> filter) {
+    filter_ = std::move(filter);
+  }
 
   void Drain();
   void Campaign(uint64_t id);

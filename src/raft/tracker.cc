@@ -1,3 +1,4 @@
+// Configuration, progress and votes (see tracker.h).
 #include "raft/tracker.h"
 
 namespace etcpp::raft {

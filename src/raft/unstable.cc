@@ -1,3 +1,4 @@
+// The not-yet-persisted tail of the log (see unstable.h).
 #include "raft/unstable.h"
 
 #include <iterator>

@@ -78,9 +78,12 @@ int Serve(const etcpp::server::Config& config) {
 
   int signal = WaitForSignal();
   Log(LogLevel::kInfo, "received signal; shutting down", {{"signal", strsignal(signal)}});
+  // No new connections; then the server answers whatever is in flight ("etcdserver:
+  // server stopped" for what it cannot finish), so gRPC has nothing left to wait for
+  // but idle connections, which it may drop after a short grace.
   for (auto& listener : listeners) listener->Stop();
-  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   (*server)->Stop();
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   return 0;
 }
 

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""python3-etcd3 (Debian's etcd v3 client library for Python) against a real etcpp.
+
+Usage: python_client_test.py ETCPP_BINARY. Starts one member on free loopback ports in a
+temporary data dir, runs the library's KV, transaction, status and member calls, and
+stops the member whatever happens.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import etcd3
+
+ETCPP = sys.argv.pop(1) if len(sys.argv) > 1 else "build/bin/etcpp"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Etcd3Client(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="etcpp-py-")
+        cls.port = free_port()
+        client = "http://127.0.0.1:%d" % cls.port
+        peer = "http://127.0.0.1:%d" % free_port()
+        cls.log = open(os.path.join(cls.dir, "etcpp.log"), "w")
+        cls.server = subprocess.Popen(
+            [ETCPP, "--data-dir", os.path.join(cls.dir, "data"),
+             "--listen-client-urls", client, "--advertise-client-urls", client,
+             "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer],
+            stdout=cls.log, stderr=cls.log)
+        # Wait on /health first: a gRPC channel that fails its first connect backs off
+        # for seconds before it tries again.
+        deadline = time.time() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(client + "/health", timeout=1) as reply:
+                    if b'"health":"true"' in reply.read():
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline or cls.server.poll() is not None:
+                cls.server.kill()
+                raise RuntimeError("etcpp did not become healthy; see " + cls.log.name)
+            time.sleep(0.05)
+        cls.client = etcd3.client(host="127.0.0.1", port=cls.port, timeout=10)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.send_signal(signal.SIGINT)
+        try:
+            cls.server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            cls.server.kill()
+        cls.log.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_put_get_delete(self):
+        c = self.client
+        c.put("/py/a", "1")
+        value, meta = c.get("/py/a")
+        self.assertEqual(value, b"1")
+        self.assertEqual(meta.key, b"/py/a")
+        self.assertEqual(meta.version, 1)
+        self.assertTrue(c.delete("/py/a"))
+        self.assertEqual(c.get("/py/a"), (None, None))
+        self.assertFalse(c.delete("/py/a"))
+
+    def test_prefix_and_sorting(self):
+        c = self.client
+        for key, value in [("/svc/b", "2"), ("/svc/a", "1"), ("/svc/c", "3"), ("/other", "x")]:
+            c.put(key, value)
+        keys = [meta.key for _, meta in c.get_prefix("/svc/")]
+        self.assertEqual(keys, [b"/svc/a", b"/svc/b", b"/svc/c"])
+        descending = [v for v, _ in c.get_prefix("/svc/", sort_order="descend", sort_target="value")]
+        self.assertEqual(descending, [b"3", b"2", b"1"])
+        self.assertEqual(c.delete_prefix("/svc/").deleted, 3)
+
+    def test_transaction_compare_and_swap(self):
+        c = self.client
+        c.put("/cas", "old")
+        ok, _ = c.transaction(compare=[c.transactions.value("/cas") == "old"],
+                              success=[c.transactions.put("/cas", "new")], failure=[])
+        self.assertTrue(ok)
+        ok, responses = c.transaction(compare=[c.transactions.value("/cas") == "old"],
+                                      success=[c.transactions.put("/cas", "newer")],
+                                      failure=[c.transactions.get("/cas")])
+        self.assertFalse(ok)
+        self.assertEqual(responses[0][0][0], b"new")
+
+    def test_status_and_members(self):
+        status = self.client.status()
+        self.assertEqual(status.version, "3.5.0")
+        members = list(self.client.members)
+        self.assertEqual(len(members), 1)
+        self.assertEqual(status.leader.id, members[0].id)
+        self.assertEqual(members[0].name, "default")
+        self.assertEqual(members[0].client_urls, ["http://127.0.0.1:%d" % self.port])
+
+    def test_bad_input_raises_etcd_errors(self):
+        with self.assertRaises(Exception) as caught:
+            self.client.put("", "value")
+        self.assertIn("key is not provided", str(caught.exception))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

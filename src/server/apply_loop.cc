@@ -35,6 +35,7 @@ void EtcdServer::ApplyLoop() {
     }
     for (auto& task : tasks) task();
     ReleaseReads();
+    MaybeSnapshot();
     base::Status committed = store_->CommitIfDue(std::chrono::steady_clock::now());
     if (!committed.ok()) {
       // The batch stays pending and is retried; the WAL still holds every entry.
@@ -46,6 +47,25 @@ void EtcdServer::ApplyLoop() {
     base::Log(base::LogLevel::kError, "failed to commit the backend on stop",
               {{"error", status.ToString()}});
   }
+}
+
+void EtcdServer::MaybeSnapshot() {
+  uint64_t applied = applied_index_.load();
+  if (applied - snapshot_index_ < config_.snapshot_count) return;
+  // The snapshot stands for the backend's state, so that state must be on disk before
+  // the WAL entries it replaces may go.
+  base::Status committed = store_->Commit();
+  if (!committed.ok()) {
+    base::Log(base::LogLevel::kError, "backend commit for a snapshot failed",
+              {{"error", committed.ToString()}});
+    return;
+  }
+  snapshot_index_ = applied;
+  {
+    std::lock_guard lock(raft_mu_);
+    snapshot_wanted_at_ = applied;
+  }
+  raft_cv_.notify_one();
 }
 
 void EtcdServer::ReleaseReads() {

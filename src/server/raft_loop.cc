@@ -14,14 +14,18 @@ void EtcdServer::RaftLoop() {
   while (!stopping_.load()) {
     std::vector<Proposal> proposals;
     ReadBatch reads;
+    uint64_t snapshot_at = 0;
     {
       std::unique_lock lock(raft_mu_);
       raft_cv_.wait_until(lock, next_tick, [this] {
-        return stopping_.load() || !proposals_.empty() || !reads_waiting_.empty();
+        return stopping_.load() || !proposals_.empty() || !reads_waiting_.empty() ||
+               snapshot_wanted_at_ != 0;
       });
       proposals.swap(proposals_);
       reads.swap(reads_waiting_);
+      std::swap(snapshot_at, snapshot_wanted_at_);
     }
+    if (snapshot_at != 0) TakeSnapshot(snapshot_at);
     if (Clock::now() >= next_tick) {
       node_->Tick();
       ExpireWaiters(Clock::now());
@@ -39,6 +43,22 @@ void EtcdServer::RaftLoop() {
     }
     while (node_->HasReady()) HandleReady(node_->GetReady());
   }
+}
+
+// Followers up to this many entries behind still catch up from the log rather than a
+// snapshot (etcd keeps the same number).
+constexpr uint64_t kSnapshotCatchUpEntries = 5000;
+
+void EtcdServer::TakeSnapshot(uint64_t index) {
+  // The configuration is the one raft holds now; it equals the one at `index` while the
+  // membership cannot change (one-member clusters).
+  base::Status status =
+      raft_storage_->Snapshot(index, node_->GetConfState(), kSnapshotCatchUpEntries);
+  if (!status.ok()) {
+    base::Log(base::LogLevel::kError, "failed to save a snapshot", {{"error", status.ToString()}});
+    return;
+  }
+  base::Log(base::LogLevel::kInfo, "saved snapshot", {{"snapshot-index", index}});
 }
 
 void EtcdServer::HandleReady(raft::Ready ready) {

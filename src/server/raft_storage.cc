@@ -81,4 +81,19 @@ base::Status RaftStorage::Save(const raftpb::HardState* hard_state,
   return base::Status::Ok();
 }
 
+base::Status RaftStorage::Snapshot(uint64_t index, const raftpb::ConfState& conf_state,
+                                   uint64_t keep_entries) {
+  uint64_t previous = snapshot_.metadata().index();
+  if (index <= previous) return base::Status::Ok();
+  auto snapshot = memory_.CreateSnapshot(index, conf_state, "");
+  if (!snapshot.ok()) return snapshot.status();
+  ETCPP_RETURN_IF_ERROR(snapshotter_.Save(*snapshot));
+  ETCPP_RETURN_IF_ERROR(wal_->SaveSnapshot({index, snapshot->metadata().term()}));
+  snapshot_ = std::move(*snapshot);
+  if (index > keep_entries && index - keep_entries >= memory_.FirstIndex()) {
+    ETCPP_RETURN_IF_ERROR(memory_.Compact(index - keep_entries));
+  }
+  return wal_->ReleaseTo(previous);
+}
+
 }  // namespace etcpp::server

@@ -37,6 +37,14 @@ class RaftStorage {
   const wal::Metadata& metadata() const { return metadata_; }
   const raftpb::Snapshot& snapshot() const { return snapshot_; }
 
+  // Records that the application state up to `index` is durable elsewhere (the backend
+  // committed it): writes a snapshot file and WAL marker for it, drops the in-memory log
+  // before it (keeping `keep_entries` for followers that are a little behind), and
+  // releases the WAL segments the previous snapshot covers — the previous one, because
+  // a restart falls back to it when the newest snapshot file is damaged.
+  base::Status Snapshot(uint64_t index, const raftpb::ConfState& conf_state,
+                        uint64_t keep_entries);
+
   // Persists what a Ready asks for, in order: snapshot file and marker, then the entries
   // and hard state with one sync; then shows them to raft.
   base::Status Save(const raftpb::HardState* hard_state, const std::vector<raftpb::Entry>& entries,

@@ -167,6 +167,7 @@ base::Status EtcdServer::CreateRaftNode() {
                             std::to_string(raft_storage_->snapshot().metadata().index()));
   }
   applied_index_ = applied;
+  snapshot_index_ = raft_storage_->snapshot().metadata().index();
   // etcd's request id layout: the low 16 bits of the member id, then a millisecond
   // clock, then a counter, so ids stay unique across restarts of this member.
   uint64_t now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

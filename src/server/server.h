@@ -103,6 +103,7 @@ class EtcdServer {
   // raft_loop.cc
   void RaftLoop();
   void HandleReady(raft::Ready ready);
+  void TakeSnapshot(uint64_t index);
 
   // apply_loop.cc
   void ApplyLoop();
@@ -111,6 +112,9 @@ class EtcdServer {
   void ApplyEntry(const raftpb::Entry& entry);
   ApplyResult ApplyRequest(const serverpb::InternalRequest& request, base::Status* error);
   void ReleaseReads();
+  // Every --snapshot-count entries: commits the backend, then asks the raft loop to
+  // snapshot at the applied index so the WAL can be released.
+  void MaybeSnapshot();
 
   // requests.cc
   void Propose(serverpb::InternalRequest request,
@@ -147,6 +151,7 @@ class EtcdServer {
   std::mutex raft_mu_;
   std::condition_variable raft_cv_;
   std::vector<Proposal> proposals_;           // guarded by raft_mu_
+  uint64_t snapshot_wanted_at_ = 0;           // guarded by raft_mu_: a durable applied index
   ReadBatch reads_waiting_;                   // guarded by raft_mu_: not yet in a round
   std::map<std::string, ReadBatch> reads_in_round_;  // raft loop only, by context
   uint64_t read_round_ = 0;                   // raft loop only
@@ -157,6 +162,7 @@ class EtcdServer {
   // Work for the backend's owner, in order: committed entries, hashes.
   std::deque<std::function<void()>> apply_tasks_;           // guarded by apply_mu_
   std::multimap<uint64_t, ReadBatch> reads_at_index_;       // guarded by apply_mu_
+  uint64_t snapshot_index_ = 0;  // apply loop only: applied index of the last snapshot asked for
 
   // Waiters of this member's proposals, by request id, and when each gives up.
   using Deadlines = std::multimap<std::chrono::steady_clock::time_point, uint64_t>;

@@ -100,6 +100,33 @@ TEST(Restart, GracefulStopAndStartKeepsEverything) {
   EXPECT_NE(rev.out.find("\"revision\":22"), std::string::npos) << "revision survives: " << rev.out;
 }
 
+TEST(Restart, SnapshotsEverySnapshotCountAndRestartsFromThem) {
+  TempDir dir;
+  std::string data_dir = dir.path() + "/member";
+  int peer_port = FreePort();
+  auto snapshots = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(data_dir + "/member/snap")) n += e.path().extension() == ".snap";
+    return n;
+  };
+  {
+    Server server(Server::Kind::kEtcpp, data_dir, {"--snapshot-count", "10"}, peer_port);
+    ASSERT_TRUE(server.Healthy()) << server.Log();
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_EQ(server.Etcdctl({"put", "k" + std::to_string(i), std::to_string(i)}).exit_code, 0);
+    }
+    server.Stop(SIGKILL);
+    EXPECT_NE(server.Log().find("saved snapshot"), std::string::npos) << server.Log();
+  }
+  EXPECT_GE(snapshots(), 2);
+  EXPECT_LE(snapshots(), 5) << "only the newest few are kept";
+  Server server(Server::Kind::kEtcpp, data_dir, {"--snapshot-count", "10"}, peer_port);
+  ASSERT_TRUE(server.Healthy()) << server.Log();
+  CommandResult all = server.Etcdctl({"get", "k", "--prefix", "--keys-only", "-w", "json"});
+  EXPECT_NE(all.out.find("\"count\":60"), std::string::npos) << all.out;
+  EXPECT_EQ(server.Etcdctl({"put", "after", "restart"}).exit_code, 0);
+}
+
 TEST(DataDir, BelongingToAnotherMemberIsRefusedAndKept) {
   TempDir dir;
   std::string data_dir = dir.path() + "/member";

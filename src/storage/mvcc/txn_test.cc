@@ -215,5 +215,29 @@ TEST_F(TxnTest, OtherThreadsSeeUncommittedWritesImmediately) {
   EXPECT_EQ(Get("counter").kvs.at(0).value(), "3000");
 }
 
+// Defragmentation swaps the backend file under the store: the index refers to revisions,
+// not to LMDB handles, so reads and writes carry on, with readers running throughout.
+TEST_F(TxnTest, StoreKeepsWorkingAcrossDefragmentation) {
+  for (int i = 0; i < 2000; ++i) Put("k" + std::to_string(i % 200), std::string(500, 'a' + i % 26));
+  ASSERT_TRUE(store_->Compact(store_->Rev()).ok());
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop) {
+      auto all = Get("k", "l");
+      ASSERT_EQ(all.kvs.size(), 200u);
+    }
+  });
+  auto reclaimed = backend_->Defragment();
+  stop = true;
+  reader.join();
+  ASSERT_TRUE(reclaimed.ok()) << reclaimed.status().ToString();
+  EXPECT_GT(*reclaimed, 0);
+  EXPECT_EQ(Get("k199").kvs.at(0).version(), 10);
+  EXPECT_EQ(Put("after", "defrag"), 2002);
+  Reopen();
+  EXPECT_EQ(Get("after").kvs.at(0).value(), "defrag");
+  EXPECT_EQ(store_->CompactRev(), 2001);
+}
+
 }  // namespace
 }  // namespace etcpp::mvcc

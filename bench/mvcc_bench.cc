@@ -42,20 +42,22 @@ struct Fixture {
   }
 };
 
+// A function-local static, so the files are removed at exit.
 Fixture& Filled() {
-  static Fixture* fixture = [] {
-    auto* f = new Fixture("range");
+  static Fixture fixture("range");
+  static const bool filled = [] {
     PutRequest put;
     put.value.assign(256, 'v');
     for (int i = 0; i < kKeys; ++i) {
       put.key = KeyOf(i);
-      ETCPP_ASSERT(f->store->Put(put).ok());
-      ETCPP_ASSERT(f->store->CommitIfDue(std::chrono::steady_clock::now()).ok());
+      ETCPP_ASSERT(fixture.store->Put(put).ok());
+      ETCPP_ASSERT(fixture.store->CommitIfDue(std::chrono::steady_clock::now()).ok());
     }
-    ETCPP_ASSERT(f->store->Commit().ok());
-    return f;
+    ETCPP_ASSERT(fixture.store->Commit().ok());
+    return true;
   }();
-  return *fixture;
+  ETCPP_ASSERT(filled);
+  return fixture;
 }
 
 void BM_Put(benchmark::State& state) {

@@ -16,9 +16,10 @@
 //     trips an assertion. There is no committer thread: the owner calls CommitIfDue()
 //     from its loop (and after writes), which keeps the clock at the edge.
 //   - Any thread may call Read() and use the ReadTxn it gets (MDB_NOTLS), and the size,
-//     quota and hash functions. The owner thread must not hold a ReadTxn across a
-//     write call: growing the map waits for every open ReadTxn. Readers never block the writer nor each other: LMDB readers
-//     see the last committed state and take no lock that a writer waits on.
+//     quota and hash functions. Readers never block the writer nor each other: LMDB
+//     readers see the last committed state and take no lock that a writer waits on.
+//     (Exception: growing the map waits for open ReadTxns, see below — so the owner
+//     thread must not hold a ReadTxn across one of its own write calls.)
 //   - A read transaction sees only what was committed before it began; uncommitted
 //     writes of the current batch are visible through GetForWrite only. (storage/mvcc
 //     keeps its own overlay of uncommitted revisions for other threads.)

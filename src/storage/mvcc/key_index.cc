@@ -9,6 +9,9 @@
 
 namespace etcpp::mvcc {
 
+// docs/PERFORMANCE.md's bytes-per-key figure rests on this header size.
+static_assert(sizeof(KeyIndex) <= 56, "KeyIndex header grew: re-measure the index memory");
+
 void KeyIndex::Deleter::operator()(KeyIndex* index) const {
   index->~KeyIndex();
   ::operator delete(index);

@@ -41,7 +41,8 @@ Status Store::Restore() {
   ETCPP_RETURN_IF_ERROR(RestoreIndex(&last_main, &finished, &scheduled));
   std::unique_lock<std::shared_mutex> lock(mu_);
   compact_rev_ = finished;
-  current_rev_ = std::max(last_main, compact_rev_);
+  // As etcd: never below a compaction, even one not finished (its records may be gone).
+  current_rev_ = std::max({last_main, compact_rev_, scheduled});
   committed_rev_ = current_rev_;
   // A compaction recorded as scheduled but not finished (a file written by etcd, whose
   // compaction runs in batches) is completed now.

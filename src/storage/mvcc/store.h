@@ -8,9 +8,10 @@
 // and the compacted revision are rebuilt from the bucket (and meta).
 //
 // Threads and visibility:
-//   - Writes (Put, DeleteRange, a Txn with writes, Compact, HashKV, Commit,
+//   - Writes (Put, DeleteRange, a Txn with writes, Compact, Hash, HashKV, Commit,
 //     CommitIfDue) come from ONE thread, the backend's owner (the apply loop). They take
-//     `mu_` exclusively while they change the index.
+//     `mu_` exclusively while they change the index. A write that fails changes
+//     nothing: a Txn whose request fails part-way is rolled back.
 //   - Range and read-only Txn may run on any thread, concurrently with each other and
 //     with the writer. They take `mu_` shared only to walk the index (a read-only Txn
 //     keeps it for its whole run, so all its reads see one revision).

@@ -3,6 +3,8 @@
 #include "storage/mvcc/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "storage/backend/crc32c.h"
 #include "storage/mvcc/test_util.h"
@@ -269,6 +271,41 @@ TEST_F(StoreTest, TombstoneAtTheCompactedRevisionSurvivesUntilTheNextCompaction)
   ASSERT_TRUE(store_->Compact(4).ok());
   EXPECT_EQ(store_->KeyCountForTesting(), 1u);  // only b
   EXPECT_FALSE(has_record({3, 0}, true));
+}
+
+// A crash (here: a child process that _exits without committing) loses exactly the
+// uncommitted batch, and consistent_index always matches the data it was committed
+// with — what WAL replay after a restart relies on.
+TEST_F(StoreTest, CrashLosesOnlyTheUncommittedBatchAndKeepsTheConsistentIndexWithIt) {
+  store_.reset();
+  backend_.reset();
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    backend::Config config;
+    config.dir = dir_.string();
+    auto backend = backend::Backend::Open(config);
+    if (!backend.ok()) ::_exit(2);
+    auto store = Store::Open(backend->get());
+    if (!store.ok()) ::_exit(3);
+    for (uint64_t index = 1; index <= 80; ++index) {
+      PutRequest put;
+      put.key = "k" + std::to_string(index % 7);
+      put.value = std::to_string(index);
+      if (!(*store)->Put(put).ok() || !(*backend)->SetConsistentIndex(index).ok()) ::_exit(4);
+      if (index == 50 && !(*store)->Commit().ok()) ::_exit(5);
+    }
+    ::_exit(0);  // no destructors: the batch of entries 51..80 is never committed
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  Reopen();
+  EXPECT_EQ(backend_->ConsistentIndex(), 50u);
+  EXPECT_EQ(store_->Rev(), 51);  // revision 1 + the 50 committed puts
+  EXPECT_EQ(Get("k1").kvs.at(0).value(), "50");
+  EXPECT_EQ(Get("k1").kvs.at(0).version(), 8);  // puts 1, 8, ..., 50
 }
 
 TEST_F(StoreTest, RestoreRebuildsTheIndex) {

@@ -64,15 +64,19 @@ int Serve(const etcpp::server::Config& config) {
 
   std::vector<std::unique_ptr<etcpp::api::ClientListener>> listeners;
   auto gateway = etcpp::api::MakeGateway(server->get());
-  for (const auto& url : config.listen_client_urls) {
+  // --listen-metrics-urls serve the same HTTP endpoints (/metrics, /health, …) apart
+  // from client traffic, so scrapers need not reach the client port.
+  std::vector<std::pair<std::string, const char*>> urls;
+  for (const auto& url : config.listen_client_urls) urls.emplace_back(url, "serving client traffic");
+  for (const auto& url : config.listen_metrics_urls) urls.emplace_back(url, "serving metrics");
+  for (const auto& [url, what] : urls) {
     auto listener = etcpp::api::ClientListener::Start(url, grpc_server.get(), gateway);
     if (!listener.ok()) {
-      Log(LogLevel::kFatal, "failed to listen for clients",
-          {{"address", url}, {"error", listener.status().message()}});
+      Log(LogLevel::kFatal, "failed to listen", {{"address", url}, {"error", listener.status().message()}});
       (*server)->Stop();
       return 1;
     }
-    Log(LogLevel::kInfo, "serving client traffic", {{"address", url}});
+    Log(LogLevel::kInfo, what, {{"address", url}});
     listeners.push_back(std::move(*listener));
   }
 

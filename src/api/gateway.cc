@@ -121,6 +121,12 @@ HttpHandler MakeGateway(server::EtcdServer* server) {
     if (request.method() == http::verb::get) {
       if (target == "/health") return Health(request, server);
       if (target == "/livez") return Probe(request, true);
+      if (target == "/metrics") {
+        HttpResponse response{http::status::ok, request.version()};
+        response.set(http::field::content_type, "text/plain; version=0.0.4");
+        response.body() = server->MetricsText();
+        return response;
+      }
       if (target == "/readyz") return Probe(request, server->leader() != 0);
       if (target == "/version") {
         nlohmann::json body = {{"etcdserver", server::kEtcdVersion},

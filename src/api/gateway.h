@@ -1,6 +1,7 @@
 // The HTTP/1.1 side of the client port: etcd's grpc-gateway JSON mapping of the same
 // calls (POST /v3/kv/range …; bytes as base64, int64 as strings, field names as in the
-// .proto files), and the operational endpoints GET /health, /livez, /readyz, /version.
+// .proto files), and the operational endpoints GET /health, /livez, /readyz, /version,
+// /metrics.
 // Errors come back as etcd's gateway sends them: {"error": …, "code": …, "message": …}
 // with the HTTP status of the gRPC code.
 #pragma once

@@ -36,7 +36,13 @@ void EtcdServer::ApplyLoop() {
     for (auto& task : tasks) task();
     ReleaseReads();
     MaybeSnapshot();
-    base::Status committed = store_->CommitIfDue(std::chrono::steady_clock::now());
+    auto commit_start = std::chrono::steady_clock::now();
+    bool pending = backend_->PendingOps() > 0;
+    base::Status committed = store_->CommitIfDue(commit_start);
+    if (pending && backend_->PendingOps() == 0) {
+      metrics_.backend_commit_seconds.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
+    }
     if (!committed.ok()) {
       // The batch stays pending and is retried; the WAL still holds every entry.
       base::Log(base::LogLevel::kError, "backend commit failed", {{"error", committed.ToString()}});
@@ -94,6 +100,7 @@ void EtcdServer::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
 
 void EtcdServer::ApplyEntry(const raftpb::Entry& entry) {
   if (entry.type() != raftpb::ENTRY_NORMAL || entry.data().empty()) return;
+  metrics_.proposals_applied.Increment();
   serverpb::InternalRequest request;
   // The entry was written by a member of this cluster; failing to parse it means a bug
   // or a corrupt log, and skipping it would make this member diverge.

@@ -64,7 +64,10 @@ void EtcdServer::TakeSnapshot(uint64_t index) {
 void EtcdServer::HandleReady(raft::Ready ready) {
   if (ready.soft_state) {
     uint64_t old_leader = leader_.exchange(ready.soft_state->leader);
+    metrics_.has_leader.Set(ready.soft_state->leader != raft::kNone);
+    metrics_.is_leader.Set(ready.soft_state->role == raft::Role::kLeader);
     if (old_leader != ready.soft_state->leader) {
+      if (ready.soft_state->leader != raft::kNone) metrics_.leader_changes_seen.Increment();
       base::Log(base::LogLevel::kInfo, "raft leader changed",
                 {{"member-id", IdHex(member_id_)},
                  {"leader", IdHex(ready.soft_state->leader)},
@@ -75,9 +78,14 @@ void EtcdServer::HandleReady(raft::Ready ready) {
     term_ = ready.hard_state->term();
     commit_index_ = ready.hard_state->commit();
   }
+  auto save_start = std::chrono::steady_clock::now();
   base::Status saved = raft_storage_->Save(ready.hard_state ? &*ready.hard_state : nullptr,
                                            ready.entries,
                                            ready.snapshot ? &*ready.snapshot : nullptr);
+  if (ready.hard_state || !ready.entries.empty()) {
+    metrics_.wal_fsync_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - save_start).count());
+  }
   // Raft's promises (votes, acknowledgements) rest on this write; after a failed sync
   // nothing may be acknowledged, so the member stops rather than carry on.
   ETCPP_ASSERT_MSG(saved.ok(), saved.ToString().c_str());
@@ -92,6 +100,9 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   if (!ready.read_states.empty()) apply_cv_.notify_one();
 
   for (const auto& entry : ready.committed_entries) {
+    if (entry.type() == raftpb::ENTRY_NORMAL && !entry.data().empty()) {
+      metrics_.proposals_committed.Increment();
+    }
     if (entry.type() != raftpb::ENTRY_CONF_CHANGE) continue;
     raftpb::ConfChange change;
     ETCPP_ASSERT(change.ParseFromString(entry.data()));

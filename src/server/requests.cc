@@ -34,6 +34,7 @@ void EtcdServer::Propose(serverpb::InternalRequest request,
         waiter_deadlines_.emplace(std::chrono::steady_clock::now() + RequestTimeout(), request.id());
     waiters_.emplace(request.id(), Waiter{std::move(done), deadline});
   }
+  metrics_.proposals_pending.Increment();
   {
     std::lock_guard lock(raft_mu_);
     proposals_.push_back({std::move(data)});
@@ -48,6 +49,7 @@ std::function<void(base::Result<ApplyResult>)> EtcdServer::TakeWaiter(uint64_t i
   auto done = std::move(it->second.done);
   waiter_deadlines_.erase(it->second.deadline);
   waiters_.erase(it);
+  metrics_.proposals_pending.Decrement();
   return done;
 }
 
@@ -66,6 +68,8 @@ void EtcdServer::ExpireWaiters(std::chrono::steady_clock::time_point now) {
   // The proposal may still commit later; like etcd, the client is told only that it
   // did not hear back in time.
   for (auto& done : expired) {
+    metrics_.proposals_pending.Decrement();
+    metrics_.proposals_failed.Increment();
     done(base::Status(base::Code::kUnavailable, "etcdserver: request timed out"));
   }
 }

@@ -217,6 +217,8 @@ void EtcdServer::Stop() {
     waiter_deadlines_.clear();
   }
   for (auto& [id, waiter] : waiters) {
+    metrics_.proposals_pending.Decrement();
+    metrics_.proposals_failed.Increment();
     waiter.done(base::Status(base::Code::kUnavailable, "etcdserver: server stopped"));
   }
   base::Log(base::LogLevel::kInfo, "stopped member", {{"member-id", IdHex(member_id_)}});
@@ -247,6 +249,14 @@ etcdserverpb::StatusResponse EtcdServer::Status() const {
   status.set_raftappliedindex(applied_index_.load());
   status.set_dbsizequota(config_.BackendQuotaBytes());
   return status;
+}
+
+std::string EtcdServer::MetricsText() {
+  if (auto size = backend_->SizeBytes(); size.ok()) metrics_.db_total_size_bytes.Set(*size);
+  if (auto size = backend_->SizeInUseBytes(); size.ok()) {
+    metrics_.db_total_size_in_use_bytes.Set(*size);
+  }
+  return metrics_.Serve();
 }
 
 std::vector<serverpb::Member> EtcdServer::Members() const {

@@ -39,6 +39,7 @@
 #include "etcpp/serverpb.pb.h"
 #include "raft/rawnode.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "server/raft_storage.h"
 #include "storage/backend/backend.h"
 #include "storage/mvcc/store.h"
@@ -79,6 +80,10 @@ class EtcdServer {
   std::vector<serverpb::Member> Members() const;
   // A response header as etcd fills it: cluster and member id, current revision, term.
   etcdserverpb::ResponseHeader Header() const;
+
+  Metrics& metrics() { return metrics_; }
+  // The Prometheus text for GET /metrics, with the size gauges brought up to date.
+  std::string MetricsText();
 
   uint64_t id() const { return member_id_; }
   uint64_t cluster_id() const { return cluster_id_; }
@@ -131,6 +136,7 @@ class EtcdServer {
   }
 
   const Config config_;
+  Metrics metrics_;
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;
 

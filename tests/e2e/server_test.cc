@@ -209,6 +209,32 @@ TEST(Gateway, JsonCallsHealthVersionAndMalformedBodies) {
       << "gRPC still served on the same port";
 }
 
+// etcd's metric names, so dashboards made for etcd work.
+TEST(Metrics, EtcdsNamesAreServedOnTheClientAndMetricsPorts) {
+  TempDir dir;
+  int metrics_port = FreePort();
+  std::string metrics_url = "http://127.0.0.1:" + std::to_string(metrics_port);
+  Server server(Server::Kind::kEtcpp, dir.path() + "/member", {"--listen-metrics-urls", metrics_url});
+  ASSERT_TRUE(server.Healthy()) << server.Log();
+  ASSERT_EQ(server.Etcdctl({"put", "a", "1"}).exit_code, 0);
+  ASSERT_NE(server.Etcdctl({"put", "", "1"}).exit_code, 0);
+  for (const std::string& url : {server.url(), metrics_url}) {
+    std::string text = e2e::Run({"curl", "-s", url + "/metrics"}).out;
+    for (const char* line :
+         {"etcd_server_has_leader 1", "etcd_server_is_leader 1",
+          "etcd_server_leader_changes_seen_total 1", "etcd_server_proposals_committed_total 1",
+          "etcd_server_proposals_applied_total 1", "etcd_server_proposals_pending 0",
+          "etcd_server_proposals_failed_total 0", "etcd_disk_wal_fsync_duration_seconds_count",
+          "etcd_disk_backend_commit_duration_seconds_count", "etcd_mvcc_db_total_size_in_bytes",
+          "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Put\","
+          "grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\"} 1",
+          "grpc_server_handled_total{grpc_code=\"InvalidArgument\",grpc_method=\"Put\","
+          "grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\"} 1"}) {
+      EXPECT_NE(text.find(line), std::string::npos) << url << " lacks " << line << "\n" << text;
+    }
+  }
+}
+
 // The same bad flags get the same first line and exit code from etcpp as from etcd.
 TEST(Flags, BadFlagsFailLikeEtcd) {
   const std::vector<std::vector<std::string>> cases = {

@@ -83,7 +83,7 @@ void EtcdServer::ReleaseReads() {
     reads_at_index_.erase(reads_at_index_.begin(), end);
   }
   for (auto& batch : ready) {
-    for (auto& read : batch) boost::asio::post(*read_pool_, std::move(read));
+    for (auto& read : batch) boost::asio::post(*read_pool_, std::move(read.run));
   }
 }
 

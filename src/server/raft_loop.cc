@@ -1,4 +1,5 @@
 // The raft loop: the only thread that touches the RawNode and the raft storage.
+#include <algorithm>
 #include <chrono>
 
 #include "base/log.h"
@@ -29,6 +30,7 @@ void EtcdServer::RaftLoop() {
     if (Clock::now() >= next_tick) {
       node_->Tick();
       ExpireWaiters(Clock::now());
+      ExpireReads(Clock::now());
       next_tick += tick_interval;
     }
     for (auto& proposal : proposals) {
@@ -36,10 +38,15 @@ void EtcdServer::RaftLoop() {
       // etcd's error, as etcd's does.
       (void)node_->Propose(std::move(proposal.data));
     }
-    if (!reads.empty()) {
+    for (auto& read : reads) reads_unsent_.push_back(std::move(read));
+    if (!reads_unsent_.empty()) {
       // One ReadIndex round confirms leadership for every read that arrived meanwhile.
+      // Refused (no leader known yet), the reads wait for the next try.
       std::string context = std::to_string(++read_round_);
-      if (node_->ReadIndex(context).ok()) reads_in_round_[context] = std::move(reads);
+      if (node_->ReadIndex(context).ok()) {
+        reads_in_round_[context] = {Clock::now(), std::move(reads_unsent_)};
+        reads_unsent_.clear();
+      }
     }
     while (node_->HasReady()) HandleReady(node_->GetReady());
   }
@@ -59,6 +66,24 @@ void EtcdServer::TakeSnapshot(uint64_t index) {
     return;
   }
   base::Log(base::LogLevel::kInfo, "saved snapshot", {{"snapshot-index", index}});
+}
+
+void EtcdServer::ExpireReads(std::chrono::steady_clock::time_point now) {
+  const auto retry_after = std::chrono::milliseconds(config_.election_timeout_ms);
+  for (auto it = reads_in_round_.begin(); it != reads_in_round_.end();) {
+    if (now - it->second.started < retry_after) {
+      ++it;
+      continue;
+    }
+    for (auto& read : it->second.reads) reads_unsent_.push_back(std::move(read));
+    it = reads_in_round_.erase(it);
+  }
+  auto expired = std::stable_partition(reads_unsent_.begin(), reads_unsent_.end(),
+                                       [now](const PendingRead& r) { return r.deadline > now; });
+  for (auto it = expired; it != reads_unsent_.end(); ++it) {
+    it->fail(base::Status(base::Code::kUnavailable, "etcdserver: request timed out"));
+  }
+  reads_unsent_.erase(expired, reads_unsent_.end());
 }
 
 void EtcdServer::HandleReady(raft::Ready ready) {
@@ -94,7 +119,7 @@ void EtcdServer::HandleReady(raft::Ready ready) {
     auto it = reads_in_round_.find(read_state.context);
     if (it == reads_in_round_.end()) continue;
     std::lock_guard lock(apply_mu_);
-    reads_at_index_.emplace(read_state.index, std::move(it->second));
+    reads_at_index_.emplace(read_state.index, std::move(it->second.reads));
     reads_in_round_.erase(it);
   }
   if (!ready.read_states.empty()) apply_cv_.notify_one();

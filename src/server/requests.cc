@@ -84,28 +84,32 @@ void EtcdServer::ProposeAndWait(serverpb::InternalRequest request, Done<Response
   });
 }
 
-void EtcdServer::LinearizableRead(std::function<void()> read) {
+void EtcdServer::LinearizableRead(std::function<void()> run,
+                                  std::function<void(base::Status)> fail) {
   {
     std::lock_guard lock(raft_mu_);
-    reads_waiting_.push_back(std::move(read));
+    reads_waiting_.push_back(
+        {std::move(run), std::move(fail), std::chrono::steady_clock::now() + RequestTimeout()});
   }
   raft_cv_.notify_one();
 }
 
 void EtcdServer::Range(etcdserverpb::RangeRequest request, Done<etcdserverpb::RangeResponse> done) {
   if (auto status = ValidateRange(request); !status.ok()) return done(status);
-  auto read = [this, request = std::move(request), done = std::move(done)] {
+  bool serializable = request.serializable();
+  auto reply = std::make_shared<Done<etcdserverpb::RangeResponse>>(std::move(done));
+  auto read = [this, request = std::move(request), reply] {
     auto result = store_->Range(FromWire(request));
-    if (!result.ok()) return done(result.status());
+    if (!result.ok()) return (*reply)(result.status());
     etcdserverpb::RangeResponse response;
     ToWire(std::move(result.value()), &response);
     FillHeader(response.mutable_header());
-    done(std::move(response));
+    (*reply)(std::move(response));
   };
-  if (request.serializable()) {
+  if (serializable) {
     boost::asio::post(*read_pool_, std::move(read));
   } else {
-    LinearizableRead(std::move(read));
+    LinearizableRead(std::move(read), [reply](base::Status status) { (*reply)(status); });
   }
 }
 
@@ -128,14 +132,17 @@ void EtcdServer::Txn(etcdserverpb::TxnRequest request, Done<etcdserverpb::TxnRes
   if (auto status = ValidateTxn(request, config_.max_txn_ops); !status.ok()) return done(status);
   if (IsReadOnly(request)) {
     // A txn that only reads is served like a linearizable range: no raft entry.
-    LinearizableRead([this, request = std::move(request), done = std::move(done)] {
-      auto result = store_->Txn(FromWire(request));
-      if (!result.ok()) return done(result.status());
-      etcdserverpb::TxnResponse response;
-      ToWire(std::move(result.value()), &response);
-      FillHeader(response.mutable_header());
-      done(std::move(response));
-    });
+    auto reply = std::make_shared<Done<etcdserverpb::TxnResponse>>(std::move(done));
+    LinearizableRead(
+        [this, request = std::move(request), reply] {
+          auto result = store_->Txn(FromWire(request));
+          if (!result.ok()) return (*reply)(result.status());
+          etcdserverpb::TxnResponse response;
+          ToWire(std::move(result.value()), &response);
+          FillHeader(response.mutable_header());
+          (*reply)(std::move(response));
+        },
+        [reply](base::Status status) { (*reply)(status); });
     return;
   }
   serverpb::InternalRequest internal;

@@ -209,6 +209,13 @@ void EtcdServer::Stop() {
   if (raft_thread_.joinable()) raft_thread_.join();
   if (apply_thread_.joinable()) apply_thread_.join();
   if (read_pool_) read_pool_->join();
+  // Reads that never got their turn are answered too; the threads that held them are gone.
+  std::vector<ReadBatch> unanswered = {std::move(reads_waiting_), std::move(reads_unsent_)};
+  for (auto& [context, round] : reads_in_round_) unanswered.push_back(std::move(round.reads));
+  for (auto& [index, batch] : reads_at_index_) unanswered.push_back(std::move(batch));
+  for (auto& batch : unanswered) {
+    for (auto& read : batch) read.fail(base::Status(base::Code::kUnavailable, "etcdserver: server stopped"));
+  }
   // Whatever was proposed and not applied is answered: the client must not hang.
   std::map<uint64_t, Waiter> waiters;
   {

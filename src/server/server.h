@@ -94,8 +94,19 @@ class EtcdServer {
   struct Proposal {
     std::string data;
   };
-  // Reads waiting for one ReadIndex round, then for the applied index to reach it.
-  using ReadBatch = std::vector<std::function<void()>>;
+  // A linearizable read: `run` performs it once the applied index reaches its ReadIndex
+  // round's index; `fail` answers it instead when no round confirms it by `deadline`
+  // (no leader, lost messages). Exactly one of the two is called.
+  struct PendingRead {
+    std::function<void()> run;
+    std::function<void(base::Status)> fail;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  using ReadBatch = std::vector<PendingRead>;
+  struct ReadRound {
+    std::chrono::steady_clock::time_point started;
+    ReadBatch reads;
+  };
 
   explicit EtcdServer(const Config& config) : config_(config) {}
   base::Status Bootstrap();
@@ -124,7 +135,10 @@ class EtcdServer {
   // requests.cc
   void Propose(serverpb::InternalRequest request,
                std::function<void(base::Result<ApplyResult>)> done);
-  void LinearizableRead(std::function<void()> read);
+  void LinearizableRead(std::function<void()> run, std::function<void(base::Status)> fail);
+  // Raft loop, every tick: re-asks rounds unanswered for an election timeout (the leader
+  // may have changed) and fails reads past their deadline.
+  void ExpireReads(std::chrono::steady_clock::time_point now);
   template <typename Response>
   void ProposeAndWait(serverpb::InternalRequest request, Done<Response> done);
   void FillHeader(etcdserverpb::ResponseHeader* header) const;
@@ -159,7 +173,8 @@ class EtcdServer {
   std::vector<Proposal> proposals_;           // guarded by raft_mu_
   uint64_t snapshot_wanted_at_ = 0;           // guarded by raft_mu_: a durable applied index
   ReadBatch reads_waiting_;                   // guarded by raft_mu_: not yet in a round
-  std::map<std::string, ReadBatch> reads_in_round_;  // raft loop only, by context
+  ReadBatch reads_unsent_;                    // raft loop only: ReadIndex refused, retried
+  std::map<std::string, ReadRound> reads_in_round_;  // raft loop only, by context
   uint64_t read_round_ = 0;                   // raft loop only
 
   // Inbox of the apply loop.

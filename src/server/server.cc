@@ -160,6 +160,14 @@ base::Status EtcdServer::LoadMembers(bool restart) {
 
 base::Status EtcdServer::CreateRaftNode() {
   uint64_t applied = backend_->ConsistentIndex();
+  // The backend only ever holds entries the WAL made durable first; a backend ahead of
+  // the WAL means the WAL lost acknowledged entries (or belongs to other data).
+  uint64_t wal_commit = raft_storage_->memory()->hard_state().commit();
+  if (applied > wal_commit) {
+    return base::Status(base::Code::kCorruption,
+                        "backend of " + config_.data_dir + " is at index " + std::to_string(applied) +
+                            ", ahead of the WAL's commit index " + std::to_string(wal_commit));
+  }
   if (applied < raft_storage_->snapshot().metadata().index()) {
     return base::Status(base::Code::kCorruption,
                         "backend of " + config_.data_dir + " is at index " + std::to_string(applied) +

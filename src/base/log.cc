@@ -50,11 +50,10 @@ std::string Timestamp() {
 }
 
 // "server/server.cc:88": the path below src/, as zap shows "etcdserver/server.go:88".
-std::string Caller(const std::source_location& where) {
-  std::string_view file = where.file_name();
+std::string Caller(std::string_view file, int line) {
   if (size_t src = file.rfind("/src/"); src != std::string_view::npos) file.remove_prefix(src + 5);
   else if (size_t slash = file.rfind('/'); slash != std::string_view::npos) file.remove_prefix(slash + 1);
-  return std::string(file) + ":" + std::to_string(where.line());
+  return std::string(file) + ":" + std::to_string(line);
 }
 
 }  // namespace
@@ -72,16 +71,16 @@ void SetLogLevel(LogLevel level) { g_level.store(level); }
 bool LogEnabled(LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
 
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields,
-         std::source_location where) {
+         const char* file, int line) {
   if (!LogEnabled(level)) return;
-  nlohmann::ordered_json line;
-  line["level"] = LevelName(level);
-  line["ts"] = Timestamp();
-  line["caller"] = Caller(where);
-  line["msg"] = message;
-  for (const auto& [key, value] : fields) line[std::string(key)] = value;
+  nlohmann::ordered_json entry;
+  entry["level"] = LevelName(level);
+  entry["ts"] = Timestamp();
+  entry["caller"] = Caller(file, line);
+  entry["msg"] = message;
+  for (const auto& [key, value] : fields) entry[std::string(key)] = value;
   // Invalid UTF-8 in a key or value must not throw out of a log call.
-  Sink().info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  Sink().info(entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace etcpp::base

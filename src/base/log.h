@@ -9,7 +9,6 @@
 
 #include <initializer_list>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,7 +24,9 @@ bool LogEnabled(LogLevel level);
 
 using LogField = std::pair<std::string_view, nlohmann::ordered_json>;
 
+// `file` and `line` default to the caller's (std::source_location is not available to
+// clang 14, which the fuzz and sanitizer builds use).
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {},
-         std::source_location where = std::source_location::current());
+         const char* file = __builtin_FILE(), int line = __builtin_LINE());
 
 }  // namespace etcpp::base

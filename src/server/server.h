@@ -72,7 +72,7 @@ class EtcdServer {
   void Compact(etcdserverpb::CompactionRequest request,
                Done<etcdserverpb::CompactionResponse> done);
 
-  // --- Maintenance and Cluster (answered from local state) ---
+  // --- Maintenance and Cluster ---
   etcdserverpb::StatusResponse Status() const;
   void HashKV(int64_t revision, Done<etcdserverpb::HashKVResponse> done);
   // Compacts the backend file while readers carry on (LMDB's compacting copy).
@@ -85,10 +85,7 @@ class EtcdServer {
   // The Prometheus text for GET /metrics, with the size gauges brought up to date.
   std::string MetricsText();
 
-  uint64_t id() const { return member_id_; }
-  uint64_t cluster_id() const { return cluster_id_; }
   uint64_t leader() const { return leader_.load(); }
-  const Config& config() const { return config_; }
 
  private:
   struct Proposal {
@@ -197,7 +194,7 @@ class EtcdServer {
   std::map<uint64_t, Waiter> waiters_;  // guarded by waiters_mu_
   Deadlines waiter_deadlines_;          // guarded by waiters_mu_
 
-  // Members of the cluster; written by the apply loop.
+  // Members of the cluster, as loaded at start (membership changes are not served yet).
   mutable std::mutex members_mu_;
   std::vector<serverpb::Member> members_;  // guarded by members_mu_
 

@@ -1,0 +1,285 @@
+#include "client/client.h"
+
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "client/errors.h"
+
+namespace etcpp::client {
+namespace {
+
+using base::Code;
+using base::Result;
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::Status(Code::kIoError, "open " + path + ": no such file or directory");
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// "http://h:p" and "https://h:p" name the same gRPC target "h:p"; the scheme only says
+// whether to use TLS, as in etcd's client.
+std::string TargetOf(const std::string& endpoint) {
+  for (const char* scheme : {"http://", "https://", "unix://", "unixs://"}) {
+    const std::string s(scheme);
+    if (endpoint.rfind(s, 0) == 0) return endpoint.substr(s.size());
+  }
+  return endpoint;
+}
+
+Result<std::shared_ptr<grpc::ChannelCredentials>> CredentialsFor(const Config& config,
+                                                                 const std::string& endpoint) {
+  const bool https = endpoint.rfind("https://", 0) == 0;
+  if (!config.tls && !https) return grpc::InsecureChannelCredentials();
+  const TlsConfig tls = config.tls.value_or(TlsConfig{});
+  std::string ca, cert, key;
+  if (!tls.ca_file.empty()) {
+    auto r = ReadFile(tls.ca_file);
+    if (!r.ok()) return r.status();
+    ca = *r;
+  }
+  if (!tls.cert_file.empty()) {
+    auto r = ReadFile(tls.cert_file);
+    if (!r.ok()) return r.status();
+    cert = *r;
+  }
+  if (!tls.key_file.empty()) {
+    auto r = ReadFile(tls.key_file);
+    if (!r.ok()) return r.status();
+    key = *r;
+  }
+  if (!tls.skip_verify) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = ca;
+    options.pem_cert_chain = cert;
+    options.pem_private_key = key;
+    return grpc::SslCredentials(options);
+  }
+  // Skipping verification needs the TLS credentials API; the plain SslCredentials
+  // always verify.
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  if (!cert.empty()) {
+    options.set_certificate_provider(
+        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+            std::vector<grpc::experimental::IdentityKeyCertPair>{{key, cert}}));
+    options.watch_identity_key_cert_pairs();
+  }
+  return grpc::experimental::TlsCredentials(options);
+}
+
+std::unique_ptr<Endpoint> MakeEndpoint(const std::string& address,
+                                       std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc::ChannelArguments args;
+  // A restarted member should be found within about a second, not gRPC's default of
+  // up to two minutes of backoff: watches resume and failover comes back quickly.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // etcd accepts requests up to --max-request-bytes (1.5 MiB by default) and may answer
+  // with larger ranges; the Go client allows responses of any size.
+  args.SetMaxReceiveMessageSize(-1);
+  auto endpoint = std::make_unique<Endpoint>();
+  endpoint->address = address;
+  endpoint->channel = grpc::CreateCustomChannel(TargetOf(address), credentials, args);
+  endpoint->kv = etcdserverpb::KV::NewStub(endpoint->channel);
+  endpoint->watch = etcdserverpb::Watch::NewStub(endpoint->channel);
+  endpoint->lease = etcdserverpb::Lease::NewStub(endpoint->channel);
+  endpoint->cluster = etcdserverpb::Cluster::NewStub(endpoint->channel);
+  endpoint->maintenance = etcdserverpb::Maintenance::NewStub(endpoint->channel);
+  endpoint->auth = etcdserverpb::Auth::NewStub(endpoint->channel);
+  return endpoint;
+}
+
+// Waits until the channel is connected. Gives up early once a connection attempt has
+// failed, so a dead endpoint costs one refused connect rather than the whole timeout.
+bool WaitConnected(grpc::Channel& channel, Client::Clock::time_point until) {
+  grpc_connectivity_state state = channel.GetState(true);
+  bool attempted = false;
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted) return false;
+    if (state == GRPC_CHANNEL_CONNECTING) attempted = true;
+    if (!channel.WaitForStateChange(state, until)) return false;
+    state = channel.GetState(true);
+  }
+  return true;
+}
+
+}  // namespace
+
+base::Status Config::Validate() const {
+  if (endpoints.empty()) return base::Status(Code::kInvalidArgument, "no endpoints");
+  for (const auto& endpoint : endpoints) {
+    if (endpoint.empty()) return base::Status(Code::kInvalidArgument, "empty endpoint");
+  }
+  if (dial_timeout.count() <= 0 || request_timeout.count() <= 0)
+    return base::Status(Code::kInvalidArgument, "timeouts must be positive");
+  return base::Status::Ok();
+}
+
+std::string PrefixRangeEnd(const std::string& prefix) {
+  std::string end = prefix;
+  for (size_t i = end.size(); i > 0; --i) {
+    if (static_cast<unsigned char>(end[i - 1]) < 0xff) {
+      end[i - 1] = static_cast<char>(static_cast<unsigned char>(end[i - 1]) + 1);
+      end.resize(i);
+      return end;
+    }
+  }
+  return std::string(1, '\0');
+}
+
+Client::Client(Config config) : config_(std::move(config)) {}
+
+Result<std::unique_ptr<Client>> Client::Connect(Config config) {
+  ETCPP_RETURN_IF_ERROR(config.Validate());
+  std::unique_ptr<Client> client(new Client(std::move(config)));
+  for (const auto& address : client->config_.endpoints) {
+    auto credentials = CredentialsFor(client->config_, address);
+    if (!credentials.ok()) return credentials.status();
+    client->endpoints_.push_back(MakeEndpoint(address, *credentials));
+  }
+  if (!client->config_.username.empty()) {
+    const auto deadline = Clock::now() + client->config_.dial_timeout;
+    auto endpoint = client->PickEndpoint(deadline);
+    if (!endpoint.ok()) return endpoint.status();
+    ETCPP_RETURN_IF_ERROR(client->Authenticate(**endpoint, deadline));
+  }
+  return client;
+}
+
+Result<Endpoint*> Client::PickEndpoint(Clock::time_point deadline) {
+  size_t index;
+  {
+    std::lock_guard lock(mu_);
+    index = current_;
+  }
+  for (;;) {
+    Endpoint& endpoint = *endpoints_[index];
+    const auto until = std::min(deadline, Clock::now() + config_.dial_timeout);
+    if (WaitConnected(*endpoint.channel, until)) {
+      std::lock_guard lock(mu_);
+      current_ = index;
+      return &endpoint;
+    }
+    if (Clock::now() >= deadline) return base::Status(Code::kUnavailable, kErrContextDeadline);
+    index = (index + 1) % endpoints_.size();
+  }
+}
+
+void Client::ReportFailure(const Endpoint* endpoint) {
+  std::lock_guard lock(mu_);
+  if (endpoints_[current_].get() == endpoint) current_ = (current_ + 1) % endpoints_.size();
+}
+
+base::Status Client::Authenticate(Endpoint& endpoint, Clock::time_point deadline) {
+  etcdserverpb::AuthenticateRequest request;
+  request.set_name(config_.username);
+  request.set_password(config_.password);
+  etcdserverpb::AuthenticateResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(deadline);
+  ETCPP_RETURN_IF_ERROR(FromGrpc(endpoint.auth->Authenticate(&context, request, &response)));
+  std::lock_guard lock(mu_);
+  token_ = response.token();
+  return base::Status::Ok();
+}
+
+void Client::AttachToken(grpc::ClientContext& context) {
+  std::lock_guard lock(mu_);
+  if (!token_.empty()) context.AddMetadata("token", token_);
+}
+
+base::Status Client::Invoke(Retry retry, const CallFn& call) {
+  const auto deadline = Clock::now() + config_.request_timeout;
+  bool refreshed = false;
+  for (;;) {
+    auto endpoint = PickEndpoint(deadline);
+    if (!endpoint.ok()) return endpoint.status();
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    AttachToken(context);
+    const grpc::Status status = call(**endpoint, context);
+    if (status.ok()) return base::Status::Ok();
+    if (!refreshed && !config_.username.empty() &&
+        status.error_message() == kErrInvalidAuthToken) {
+      refreshed = true;  // once: a second rejection is not an expired token
+      ETCPP_RETURN_IF_ERROR(Authenticate(**endpoint, deadline));
+      continue;
+    }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE && retry == Retry::kSafe &&
+        Clock::now() < deadline) {
+      ReportFailure(*endpoint);
+      continue;
+    }
+    return FromGrpc(status);
+  }
+}
+
+Result<Endpoint*> Client::PrepareStream(grpc::ClientContext& context, Clock::time_point deadline) {
+  auto endpoint = PickEndpoint(deadline);
+  if (!endpoint.ok()) return endpoint.status();
+  AttachToken(context);
+  return endpoint;
+}
+
+#define ETCPP_DEFINE_UNARY(stub, method, request, response, retry)                         \
+  Result<etcdserverpb::response> Client::method(const etcdserverpb::request& req) {        \
+    etcdserverpb::response resp;                                                           \
+    base::Status status = Invoke(Retry::retry, [&](Endpoint& endpoint, grpc::ClientContext& ctx) { \
+      resp.Clear();                                                                        \
+      return endpoint.stub->method(&ctx, req, &resp);                                      \
+    });                                                                                    \
+    if (!status.ok()) return status;                                                       \
+    return resp;                                                                           \
+  }
+ETCPP_CLIENT_UNARY_METHODS(ETCPP_DEFINE_UNARY)
+#undef ETCPP_DEFINE_UNARY
+
+base::Status Client::Snapshot(const std::function<base::Status(const std::string&)>& sink) {
+  base::Status sink_status;
+  // A snapshot is long-running: only the connection is bounded, not the transfer.
+  auto endpoint = PickEndpoint(Clock::now() + config_.request_timeout);
+  if (!endpoint.ok()) return endpoint.status();
+  grpc::ClientContext context;
+  AttachToken(context);
+  auto reader = (*endpoint)->maintenance->Snapshot(&context, etcdserverpb::SnapshotRequest());
+  etcdserverpb::SnapshotResponse chunk;
+  while (reader->Read(&chunk)) {
+    sink_status = sink(chunk.blob());
+    if (!sink_status.ok()) {
+      context.TryCancel();
+      break;
+    }
+  }
+  const grpc::Status finished = reader->Finish();
+  if (!sink_status.ok()) return sink_status;
+  return FromGrpc(finished);
+}
+
+Result<etcdserverpb::LeaseKeepAliveResponse> Client::LeaseKeepAliveOnce(int64_t lease_id) {
+  etcdserverpb::LeaseKeepAliveResponse response;
+  base::Status status = Invoke(Retry::kSafe, [&](Endpoint& endpoint, grpc::ClientContext& context) {
+    auto stream = endpoint.lease->LeaseKeepAlive(&context);
+    etcdserverpb::LeaseKeepAliveRequest request;
+    request.set_id(lease_id);
+    if (stream->Write(request) && stream->Read(&response)) {
+      stream->WritesDone();
+      context.TryCancel();
+      (void)stream->Finish();  // cancelled on purpose; its status says only that
+      return grpc::Status::OK;
+    }
+    return stream->Finish();
+  });
+  if (!status.ok()) return status;
+  return response;
+}
+
+}  // namespace etcpp::client

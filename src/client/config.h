@@ -1,0 +1,37 @@
+// Config: how a Client reaches an etcd cluster. Plain data, filled by the caller (etcppctl
+// from its flags, the benchmark from its options) and checked once by Validate().
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace etcpp::client {
+
+struct TlsConfig {
+  std::string ca_file;    // PEM bundle to verify the server; empty: the system roots
+  std::string cert_file;  // client certificate (PEM), with key_file
+  std::string key_file;
+  // Accepts any server certificate. gRPC C++ can only do this through its experimental
+  // TLS credentials, which is why the flag is honoured at the channel level (see
+  // connection.cc).
+  bool skip_verify = false;
+};
+
+struct Config {
+  // "host:port", "http://host:port" or "https://host:port", tried in this order.
+  std::vector<std::string> endpoints;
+  std::chrono::milliseconds dial_timeout{2000};
+  // Deadline of one request (unary call), including retries on other endpoints.
+  std::chrono::milliseconds request_timeout{5000};
+  std::string username;  // empty: no authentication
+  std::string password;
+  std::optional<TlsConfig> tls;  // unset: plaintext
+
+  base::Status Validate() const;
+};
+
+}  // namespace etcpp::client

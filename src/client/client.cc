@@ -279,6 +279,10 @@ Result<etcdserverpb::LeaseKeepAliveResponse> Client::LeaseKeepAliveOnce(int64_t 
     return stream->Finish();
   });
   if (!status.ok()) return status;
+  // The server answers an unknown lease with TTL <= 0 rather than an error; the Go client
+  // reports it as this error, and so do we.
+  if (response.ttl() <= 0)
+    return base::Status(Code::kNotFound, "etcdserver: requested lease not found");
   return response;
 }
 

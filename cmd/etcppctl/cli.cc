@@ -421,7 +421,18 @@ void PrintUsage(Command& command) {
   std::fflush(stdout);
 }
 
+namespace {
+
+// cobra gives every command a -h/--help flag of its own.
+void AddHelpFlags(Command& command) {
+  command.AddFlag("help", "h", FlagType::kBool, "false", "help for " + command.Name());
+  for (auto& child : command.children) AddHelpFlags(*child);
+}
+
+}  // namespace
+
 int Execute(Command& root, const std::vector<std::string>& args) {
+  AddHelpFlags(root);
   // Find the command as cobra does, walking the words that are not flags.
   Command* command = &root;
   std::vector<std::string> rest = args;
@@ -442,7 +453,6 @@ int Execute(Command& root, const std::vector<std::string>& args) {
     rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(words[0].second));
     command = next;
   }
-  command->AddFlag("help", "h", FlagType::kBool, "false", "help for " + command->Name());
   std::vector<std::string> positional;
   std::string error;
   const ParseOutcome outcome = ParseFlags(*command, rest, &positional, &error);

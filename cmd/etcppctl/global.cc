@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <random>
 #include <cstdlib>
 #include <iostream>
 
@@ -12,6 +15,46 @@ namespace etcpp::ctl {
 namespace {
 
 std::unique_ptr<Printer> g_display;
+
+// The time prefix of etcd's capnslog lines: "2006-01-02 15:04:05.000000".
+std::string LogTime() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  char buf[64];
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(micros));
+  return buf;
+}
+
+// etcdctl's zap warning for a failed unary attempt (clientv3/retry_interceptor.go).
+void LogAttemptFailed(const std::string& target, int attempt, const std::string& error) {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char ts[64];
+  const size_t n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(ts + n, sizeof ts - n, ".%03lldZ", static_cast<long long>(millis));
+  std::string escaped;
+  for (char c : error) escaped += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  std::cerr << "{\"level\":\"warn\",\"ts\":\"" << ts
+            << "\",\"caller\":\"clientv3/retry_interceptor.go:62\",\"msg\":\"retrying of unary invoker "
+               "failed\",\"target\":\"" << target << "\",\"attempt\":" << attempt << ",\"error\":\"" << escaped
+            << "\"}\n";
+}
+
+// A random UUID (v4) in text form, as grpc-go names a client's resolver target.
+std::string RandomUuid() {
+  std::random_device random;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%04x%08x", random(), random() & 0xffff, random() & 0xfff,
+                (random() & 0x3fff) | 0x8000, random() & 0xffff, random());
+  return buf;
+}
 
 std::string EnvName(const std::string& flag) {
   std::string name = "ETCDCTL_";
@@ -41,13 +84,13 @@ void ApplyEnvironment(Command& command) {
     const std::string key = entry.substr(0, entry.find('='));
     if (std::find(used.begin(), used.end(), key) != used.end()) continue;
     if (std::find(shadowed.begin(), shadowed.end(), key) != shadowed.end()) {
-      std::cerr << "pkg/flags: conflicting environment variable \"" << key
+      std::cerr << LogTime() << " C | pkg/flags: conflicting environment variable \"" << key
                 << "\" is shadowed by corresponding command-line flag (either unset environment "
                    "variable or disable flag)\n";
       Exit(1);
     }
     if (entry.rfind("ETCDCTL_", 0) == 0 && key != "ETCDCTL_WATCH_KEY" && key != "ETCDCTL_WATCH_RANGE_END")
-      std::cerr << "pkg/flags: unrecognized environment variable " << entry << "\n";
+      std::cerr << LogTime() << " W | pkg/flags: unrecognized environment variable " << entry << "\n";
   }
 }
 
@@ -153,6 +196,9 @@ client::Config MustClientConfig(Command& command) {
     }
     config.password = password;
   }
+  config.on_attempt_failed = [](const std::string& endpoint, int attempt, const std::string& error) {
+    LogAttemptFailed("endpoint://client-" + RandomUuid() + "/" + endpoint, attempt, error);
+  };
   InitDisplay(command);
   return config;
 }

@@ -3,7 +3,7 @@
 //
 // etcdctl prints Go structs with encoding/json: fields under their proto names, omitted
 // when zero (omitempty), int64 as numbers, bytes as base64, enums as numbers, a oneof
-// as {"<OneofName>":{"<field>":...}}. The clientv3 wrappers of some responses (lease
+// as {"<OneofName>":{"<FieldName>":...}} (Go names). The clientv3 wrappers of some responses (lease
 // ones, watch) flatten or rename fields; those are written here by hand.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
@@ -124,7 +124,8 @@ std::string JsonMessage(const Message& message) {
       if (oneof->field(0) != f) continue;  // the oneof is written once, at its first field
       const FieldDescriptor* set = reflection->GetOneofFieldDescriptor(message, oneof);
       emit(CamelCase(oneof->name()),
-           set == nullptr ? "null" : "{" + JsonString(set->name()) + ":" + JsonScalar(message, reflection, set, 0) + "}");
+           set == nullptr ? "null"
+                          : "{" + JsonString(CamelCase(set->name())) + ":" + JsonScalar(message, reflection, set, 0) + "}");
       continue;
     }
     if (f->is_repeated()) {

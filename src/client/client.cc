@@ -200,14 +200,26 @@ void Client::AttachToken(grpc::ClientContext& context) {
 base::Status Client::Invoke(Retry retry, const CallFn& call) {
   const auto deadline = Clock::now() + config_.request_timeout;
   bool refreshed = false;
-  for (;;) {
+  for (int attempt = 0;; ++attempt) {
     auto endpoint = PickEndpoint(deadline);
-    if (!endpoint.ok()) return endpoint.status();
+    if (!endpoint.ok()) {
+      // What grpc-go reports when no connection came up before the deadline.
+      if (config_.on_attempt_failed)
+        config_.on_attempt_failed(config_.endpoints[0], attempt, "rpc error: code = DeadlineExceeded desc = latest balancer "
+                                           "error: all SubConns are in TransientFailure");
+      return endpoint.status();
+    }
     grpc::ClientContext context;
     context.set_deadline(deadline);
     AttachToken(context);
     const grpc::Status status = call(**endpoint, context);
     if (status.ok()) return base::Status::Ok();
+    if (config_.on_attempt_failed) {
+      const bool deadline_passed = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+      config_.on_attempt_failed(config_.endpoints[0], attempt, std::string("rpc error: code = ") + GrpcCodeName(status.error_code()) +
+                                             " desc = " +
+                                             (deadline_passed ? kErrContextDeadline : status.error_message()));
+    }
     if (!refreshed && !config_.username.empty() &&
         status.error_message() == kErrInvalidAuthToken) {
       refreshed = true;  // once: a second rejection is not an expired token

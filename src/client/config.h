@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct Config {
   std::string username;  // empty: no authentication
   std::string password;
   std::optional<TlsConfig> tls;  // unset: plaintext
+  // Called after every failed attempt of a unary call, with the first endpoint, the
+  // attempt number and the failure as grpc-go prints it ("rpc error: code = ... desc =
+  // ..."); etcdctl logs these as warnings. May be empty.
+  std::function<void(const std::string& endpoint, int attempt, const std::string& error)> on_attempt_failed;
 
   base::Status Validate() const;
 };

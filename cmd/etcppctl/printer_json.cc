@@ -175,7 +175,7 @@ class JsonPrinter : public Printer {
   void Leases(const pb::LeaseLeasesResponse& r) override {
     std::string leases = "[";
     for (int i = 0; i < r.leases_size(); ++i) leases += (i ? ",{\"id\":" : "{\"id\":") + std::to_string(r.leases(i).id()) + "}";
-    std::cout << "{" << FlatHeader(r.header()) << "\"leases\":" << (r.leases_size() ? leases + "]" : "null") << "}\n";
+    std::cout << "{" << FlatHeader(r.header()) << "\"leases\":" << leases + "]" << "}\n";  // clientv3 always makes the slice
   }
   void Watch(const pb::WatchResponse& r) override {
     std::string events = "null";

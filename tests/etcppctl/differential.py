@@ -29,6 +29,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -48,8 +49,9 @@ def free_port():
 class Server:
     """A single-member cluster of `binary` (etcd's flags) on free loopback ports."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, tls=None):
         self.binary = binary
+        self.tls = tls  # None, or {"ca": path, "cert": path, "key": path}: TLS with client certificates
         self.dir = tempfile.mkdtemp(prefix="etcppctl-diff-")
         self.client_port, self.peer_port = free_port(), free_port()
         self.endpoint = "127.0.0.1:%d" % self.client_port
@@ -57,11 +59,17 @@ class Server:
 
     def start(self):
         peer = "http://127.0.0.1:%d" % self.peer_port
-        client = "http://" + self.endpoint
+        client = ("https://" if self.tls else "http://") + self.endpoint
         args = [self.binary, "--name", "diff", "--data-dir", os.path.join(self.dir, "data"),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "diff=" + peer, "--initial-cluster-token", "etcppctl-diff"]
+        context = None
+        if self.tls:
+            args += ["--cert-file", self.tls["cert"], "--key-file", self.tls["key"],
+                     "--trusted-ca-file", self.tls["ca"], "--client-cert-auth"]
+            context = ssl.create_default_context(cafile=self.tls["ca"])
+            context.load_cert_chain(self.tls["cert"], self.tls["key"])
         log = open(os.path.join(self.dir, "server.log"), "w")
         # Its own process group, so stopping it cannot miss a child.
         self.process = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
@@ -70,7 +78,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError("server exited early; see " + log.name)
             try:
-                with urllib.request.urlopen(client + "/health", timeout=1) as r:
+                with urllib.request.urlopen(client + "/health", timeout=1, context=context) as r:
                     if b'"true"' in r.read():
                         return
             except OSError:

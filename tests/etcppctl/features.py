@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """End-to-end checks of what the line-based differential session cannot cover:
 long-running commands (watch, lock, elect) side by side with etcdctl, interoperation
-of our lock with etcdctl's, and etcppctl's own extensions (put --ttl, ls, completion).
+of our lock with etcdctl's, TLS with client certificates, and etcppctl's own
+extensions (put --ttl, ls, completion).
 
 Usage: features.py --candidate build/bin/etcppctl [--server /usr/bin/etcd]
 """
 import argparse
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -128,6 +131,46 @@ def test_completion(ours):
           syntax.stderr)
 
 
+def make_certificates(directory):
+    """A CA and one certificate for 127.0.0.1 (server and client use), signed by it."""
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=directory, check=True, capture_output=True)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=etcpp-test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt")
+    open(os.path.join(directory, "ext.cnf"), "w").write(
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "node.key", "-out", "node.csr")
+    openssl("x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
+            "-extfile", "ext.cnf", "-out", "node.crt")
+    return {name: os.path.join(directory, file) for name, file in
+            (("ca", "ca.crt"), ("cert", "node.crt"), ("key", "node.key"))}
+
+
+def test_tls(candidate, server_binary):
+    directory = tempfile.mkdtemp(prefix="etcppctl-tls-")
+    server = None
+    try:
+        tls = make_certificates(directory)
+        server = Server(server_binary, tls)
+        server.start()
+        flags = ["--cacert", tls["ca"], "--cert", tls["cert"], "--key", tls["key"]]
+        results = [subprocess.run([ctl, "--endpoints=" + server.endpoint] + flags + ["put", "tls", "yes"],
+                                  capture_output=True, text=True, timeout=30) for ctl in (candidate, REFERENCE)]
+        check("put over TLS with client certificates", [r.stdout for r in results] == ["OK\n", "OK\n"],
+              str([(r.stdout, r.stderr) for r in results]))
+        plain = subprocess.run([candidate, "--endpoints=" + server.endpoint, "--command-timeout=2s", "get", "tls"],
+                               capture_output=True, text=True, timeout=30)
+        check("plaintext to a TLS server fails", plain.returncode == 1, plain.stderr)
+        insecure = subprocess.run([candidate, "--endpoints=https://" + server.endpoint, "--insecure-skip-tls-verify",
+                                   "--cert", tls["cert"], "--key", tls["key"], "get", "tls", "--print-value-only"],
+                                  capture_output=True, text=True, timeout=30)
+        check("--insecure-skip-tls-verify accepts an unknown CA", insecure.stdout == "yes\n", insecure.stderr)
+    finally:
+        if server:
+            server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--candidate", required=True)
@@ -144,6 +187,7 @@ def main():
         test_completion(ours)
     finally:
         server.stop()
+    test_tls(args.candidate, args.server)
     print("%d failed" % len(FAILURES))
     return 1 if FAILURES else 0
 

@@ -165,6 +165,8 @@ client::Config MustClientConfig(Command& command) {
   config.endpoints = command.GetStringSlice("endpoints");
   config.dial_timeout = std::chrono::milliseconds(command.GetDurationMs("dial-timeout"));
   config.request_timeout = std::chrono::milliseconds(CommandTimeoutMs(command));
+  config.keepalive_time = std::chrono::milliseconds(command.GetDurationMs("keepalive-time"));
+  config.keepalive_timeout = std::chrono::milliseconds(command.GetDurationMs("keepalive-timeout"));
   for (const char* name : {"cert", "key", "cacert"}) {
     if (command.GetString(name).empty() && command.Changed(name))
       ExitWithError(kExitBadArgs, std::string("empty string is passed to --") + name + " option");

@@ -75,9 +75,14 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> CredentialsFor(const Config& c
   return grpc::experimental::TlsCredentials(options);
 }
 
-std::unique_ptr<Endpoint> MakeEndpoint(const std::string& address,
+std::unique_ptr<Endpoint> MakeEndpoint(const Config& config, const std::string& address,
                                        std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
+  // Pings detect a dead member on an otherwise idle connection (a watch waiting for
+  // events), so the stream breaks and resumes elsewhere instead of hanging.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(config.keepalive_time.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(config.keepalive_timeout.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // A restarted member should be found within about a second, not gRPC's default of
   // up to two minutes of backoff: watches resume and failover comes back quickly.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
@@ -144,7 +149,7 @@ Result<std::unique_ptr<Client>> Client::Connect(Config config) {
   for (const auto& address : client->config_.endpoints) {
     auto credentials = CredentialsFor(client->config_, address);
     if (!credentials.ok()) return credentials.status();
-    client->endpoints_.push_back(MakeEndpoint(address, *credentials));
+    client->endpoints_.push_back(MakeEndpoint(client->config_, address, *credentials));
   }
   if (!client->config_.username.empty()) {
     const auto deadline = Clock::now() + client->config_.dial_timeout;
@@ -254,6 +259,43 @@ Result<Endpoint*> Client::PrepareStream(grpc::ClientContext& context, Clock::tim
   }
 ETCPP_CLIENT_UNARY_METHODS(ETCPP_DEFINE_UNARY)
 #undef ETCPP_DEFINE_UNARY
+
+namespace {
+
+// What one asynchronous call owns until its callback has run.
+template <typename Request, typename Response>
+struct AsyncCall {
+  grpc::ClientContext context;
+  Request sent;
+  Response received;
+  std::function<void(base::Result<Response>)> done;
+};
+
+}  // namespace
+
+Endpoint& Client::CurrentEndpoint() {
+  std::lock_guard lock(mu_);
+  return *endpoints_[current_];
+}
+
+#define ETCPP_DEFINE_ASYNC(stub, method, request, response, retry)                                 \
+  void Client::method##Async(const etcdserverpb::request& req,                                     \
+                             std::function<void(base::Result<etcdserverpb::response>)> done) {     \
+    using Call = AsyncCall<etcdserverpb::request, etcdserverpb::response>;                         \
+    auto* call = new Call();                                                                       \
+    call->sent = req;                                                                           \
+    call->done = std::move(done);                                                                  \
+    call->context.set_deadline(Clock::now() + config_.request_timeout);                            \
+    AttachToken(call->context);                                                                    \
+    CurrentEndpoint().stub->async()->method(&call->context, &call->sent, &call->received,       \
+                                            [call](grpc::Status status) {                          \
+                                              std::unique_ptr<Call> owned(call);                   \
+                                              if (status.ok()) owned->done(std::move(owned->received)); \
+                                              else owned->done(FromGrpc(status));                  \
+                                            });                                                    \
+  }
+ETCPP_CLIENT_UNARY_METHODS(ETCPP_DEFINE_ASYNC)
+#undef ETCPP_DEFINE_ASYNC
 
 base::Status Client::Snapshot(const std::function<base::Status(const std::string&)>& sink) {
   base::Status sink_status;

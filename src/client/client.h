@@ -108,6 +108,16 @@ class Client {
   ETCPP_CLIENT_UNARY_METHODS(ETCPP_DECLARE_UNARY)
 #undef ETCPP_DECLARE_UNARY
 
+  // Asynchronous forms, for many requests in flight on one connection (etcpp-bench):
+  // `done` runs once, on a gRPC thread, and must not block. One attempt on the endpoint in
+  // use, with the current token: no failover, retry or token refresh — callers that need
+  // those use the synchronous forms.
+#define ETCPP_DECLARE_ASYNC(stub, method, request, response, retry)  \
+  void method##Async(const etcdserverpb::request& req,              \
+                     std::function<void(base::Result<etcdserverpb::response>)> done);
+  ETCPP_CLIENT_UNARY_METHODS(ETCPP_DECLARE_ASYNC)
+#undef ETCPP_DECLARE_ASYNC
+
   // Streams the backend snapshot of the endpoint in use into `sink`, chunk by chunk.
   base::Status Snapshot(const std::function<base::Status(const std::string&)>& sink);
 
@@ -131,6 +141,7 @@ class Client {
   // Runs `call` with failover, auth-token refresh and the retry rule.
   base::Status Invoke(Retry retry, const CallFn& call);
   base::Result<Endpoint*> PickEndpoint(Clock::time_point deadline);
+  Endpoint& CurrentEndpoint();
   base::Status Authenticate(Endpoint& endpoint, Clock::time_point deadline);
   void AttachToken(grpc::ClientContext& context);
 

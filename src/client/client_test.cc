@@ -58,6 +58,38 @@ TEST(ClientTest, FailsOverWhenTheFirstEndpointIsDown) {
   EXPECT_EQ(*value, "v");
 }
 
+TEST(ClientTest, AsyncCallsShareOneConnection) {
+  EtcdForTesting etcd;
+  ASSERT_TRUE(etcd.Start());
+  auto client = MustConnect(ConfigFor({etcd.endpoint()}));
+  ASSERT_TRUE(Put(*client, "warm", "up").ok());  // connected before the burst
+  constexpr int kRequests = 500;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, failed = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    etcdserverpb::PutRequest put;
+    put.set_key("async/" + std::to_string(i));
+    put.set_value("v");
+    client->PutAsync(put, [&](base::Result<etcdserverpb::PutResponse> response) {
+      std::lock_guard lock(mu);
+      ++done;
+      failed += !response.ok();
+      cv.notify_all();
+    });
+  }
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return done == kRequests; }));
+  EXPECT_EQ(failed, 0);
+  etcdserverpb::RangeRequest count;
+  count.set_key("async/");
+  count.set_range_end(PrefixRangeEnd("async/"));
+  count.set_count_only(true);
+  auto counted = client->Range(count);
+  ASSERT_TRUE(counted.ok());
+  EXPECT_EQ(counted->count(), kRequests);
+}
+
 TEST(ClientTest, UnreachableClusterFailsWithContextDeadline) {
   Config config = ConfigFor({"127.0.0.1:" + std::to_string(EtcdForTesting::UnusedPort())});
   config.request_timeout = 1s;

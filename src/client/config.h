@@ -28,6 +28,10 @@ struct Config {
   std::chrono::milliseconds dial_timeout{2000};
   // Deadline of one request (unary call), including retries on other endpoints.
   std::chrono::milliseconds request_timeout{5000};
+  // HTTP/2 pings on an idle connection, and how long to wait for their answer before the
+  // connection counts as dead (etcdctl's --keepalive-time / --keepalive-timeout).
+  std::chrono::milliseconds keepalive_time{2000};
+  std::chrono::milliseconds keepalive_timeout{6000};
   std::string username;  // empty: no authentication
   std::string password;
   std::optional<TlsConfig> tls;  // unset: plaintext

@@ -74,6 +74,72 @@ bool SetFlag(Flag& flag, const std::string& text, std::string* error) {
 
 enum class ParseOutcome { kOk, kHelp, kError };
 
+// One "--name[=value]" argument at args[*i]; may consume the next argument as its value.
+ParseOutcome ParseLongFlag(Command& command, const std::vector<std::string>& args, size_t* i,
+                           std::string* error) {
+  const std::string& s = args[*i];
+  std::string name = s.substr(2);
+  if (name.empty() || name[0] == '-' || name[0] == '=') {
+    *error = "bad flag syntax: " + s;
+    return ParseOutcome::kError;
+  }
+  const size_t eq = name.find('=');
+  const bool has_value = eq != std::string::npos;
+  std::string value = has_value ? name.substr(eq + 1) : "";
+  if (has_value) name = name.substr(0, eq);
+  Flag* flag = command.FindFlag(name);
+  if (flag == nullptr) {
+    if (name == "help") return ParseOutcome::kHelp;
+    *error = "unknown flag: --" + name;
+    return ParseOutcome::kError;
+  }
+  if (!has_value) {
+    if (TakesNoValue(flag)) {
+      value = "true";
+    } else if (*i + 1 < args.size()) {
+      value = args[++*i];
+    } else {
+      *error = "flag needs an argument: " + s;
+      return ParseOutcome::kError;
+    }
+  }
+  return SetFlag(*flag, value, error) ? ParseOutcome::kOk : ParseOutcome::kError;
+}
+
+// One "-abc" argument (a run of shorthands, the last may take a value) at args[*i].
+ParseOutcome ParseShortFlags(Command& command, const std::vector<std::string>& args, size_t* i,
+                             std::string* error) {
+  std::string shorthands = args[*i].substr(1);
+  while (!shorthands.empty()) {
+    const char c = shorthands[0];
+    Flag* flag = command.FindShorthand(c);
+    if (flag == nullptr) {
+      if (c == 'h') return ParseOutcome::kHelp;
+      *error = std::string("unknown shorthand flag: '") + c + "' in -" + shorthands;
+      return ParseOutcome::kError;
+    }
+    std::string value;
+    if (shorthands.size() > 2 && shorthands[1] == '=') {
+      value = shorthands.substr(2);
+      shorthands.clear();
+    } else if (TakesNoValue(flag)) {
+      value = "true";
+      shorthands = shorthands.substr(1);
+    } else if (shorthands.size() > 1) {
+      value = shorthands.substr(1);
+      shorthands.clear();
+    } else if (*i + 1 < args.size()) {
+      value = args[++*i];
+      shorthands.clear();
+    } else {
+      *error = std::string("flag needs an argument: '") + c + "' in -" + shorthands;
+      return ParseOutcome::kError;
+    }
+    if (!SetFlag(*flag, value, error)) return ParseOutcome::kError;
+  }
+  return ParseOutcome::kOk;
+}
+
 // pflag's parseArgs with interspersed flags: positional arguments go to `positional`.
 ParseOutcome ParseFlags(Command& command, const std::vector<std::string>& args,
                         std::vector<std::string>* positional, std::string* error) {
@@ -84,64 +150,12 @@ ParseOutcome ParseFlags(Command& command, const std::vector<std::string>& args,
       continue;
     }
     if (s == "--") {
-      positional->insert(positional->end(), args.begin() + i + 1, args.end());
+      positional->insert(positional->end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
       break;
     }
-    if (s[1] == '-') {
-      std::string name = s.substr(2);
-      if (name.empty() || name[0] == '-' || name[0] == '=') {
-        *error = "bad flag syntax: " + s;
-        return ParseOutcome::kError;
-      }
-      const size_t eq = name.find('=');
-      const bool has_value = eq != std::string::npos;
-      std::string value = has_value ? name.substr(eq + 1) : "";
-      if (has_value) name = name.substr(0, eq);
-      Flag* flag = command.FindFlag(name);
-      if (flag == nullptr) {
-        if (name == "help") return ParseOutcome::kHelp;
-        *error = "unknown flag: --" + name;
-        return ParseOutcome::kError;
-      }
-      if (!has_value) {
-        if (TakesNoValue(flag)) value = "true";
-        else if (i + 1 < args.size()) value = args[++i];
-        else {
-          *error = "flag needs an argument: " + s;
-          return ParseOutcome::kError;
-        }
-      }
-      if (!SetFlag(*flag, value, error)) return ParseOutcome::kError;
-      continue;
-    }
-    std::string shorthands = s.substr(1);
-    while (!shorthands.empty()) {
-      const char c = shorthands[0];
-      Flag* flag = command.FindShorthand(c);
-      if (flag == nullptr) {
-        if (c == 'h') return ParseOutcome::kHelp;
-        *error = std::string("unknown shorthand flag: '") + c + "' in -" + shorthands;
-        return ParseOutcome::kError;
-      }
-      std::string value;
-      if (shorthands.size() > 2 && shorthands[1] == '=') {
-        value = shorthands.substr(2);
-        shorthands.clear();
-      } else if (TakesNoValue(flag)) {
-        value = "true";
-        shorthands = shorthands.substr(1);
-      } else if (shorthands.size() > 1) {
-        value = shorthands.substr(1);
-        shorthands.clear();
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-        shorthands.clear();
-      } else {
-        *error = std::string("flag needs an argument: '") + c + "' in -" + shorthands;
-        return ParseOutcome::kError;
-      }
-      if (!SetFlag(*flag, value, error)) return ParseOutcome::kError;
-    }
+    const ParseOutcome outcome =
+        s[1] == '-' ? ParseLongFlag(command, args, &i, error) : ParseShortFlags(command, args, &i, error);
+    if (outcome != ParseOutcome::kOk) return outcome;
   }
   return ParseOutcome::kOk;
 }

@@ -147,6 +147,7 @@ class Normalizer:
             text = re.sub(r"(<PORT>,? +\|? *)\d+", r"\1<HASH>", text)
         if "status" in command:
             text = re.sub(r'"(dbSize|dbSizeInUse)":\d+', r'"\1":<SIZE>', text)
+            text = re.sub(r'"DBSize" : \d+', '"DBSize" : <SIZE>', text)
             text = re.sub(r"\b\d+(\.\d)? (B|kB|MB)\b", "<SIZE>", text)
         if "timetolive" in command:
             text = re.sub(r"remaining\(\d+s\)", "remaining(<TTL>s)", text)

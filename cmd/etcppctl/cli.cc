@@ -150,6 +150,7 @@ ParseOutcome ParseFlags(Command& command, const std::vector<std::string>& args,
       continue;
     }
     if (s == "--") {
+      command.args_at_dash = static_cast<int>(positional->size());
       positional->insert(positional->end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
       break;
     }

@@ -39,6 +39,8 @@ struct Command {
   std::vector<Flag> persistent_flags;  // inherited by all subcommands
   std::vector<std::unique_ptr<Command>> children;
   Command* parent = nullptr;
+  // How many positional arguments came before a "--" (cobra's ArgsLenAtDash); -1 if none.
+  int args_at_dash = -1;
 
   std::string Name() const;
   std::string CommandPath() const;

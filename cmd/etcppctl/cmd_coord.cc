@@ -1,4 +1,4 @@
-// watch, lock and elect: etcdctl's watch_command.go (without its interactive mode),
+// watch, lock and elect: etcdctl's watch_command.go ,
 // lock_command.go and elect_command.go, over the client's Watcher and concurrency
 // recipes. Each runs until SIGINT/SIGTERM, which lets it release what it holds.
 #include <sys/wait.h>
@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "client/concurrency.h"
@@ -34,17 +35,11 @@ std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& 
   return command;
 }
 
-void WatchRun(Command& c, const std::vector<std::string>& args) {
-  const char* env_key = std::getenv("ETCDCTL_WATCH_KEY");
-  const char* env_range = std::getenv("ETCDCTL_WATCH_RANGE_END");
-  std::vector<std::string> watch_args = args;
-  if ((env_key == nullptr || *env_key == '\0') && env_range != nullptr && *env_range != '\0')
-    ExitWithError(kExitBadArgs, "ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=" + GoQuote(env_range));
-  if (env_key != nullptr && *env_key != '\0') {
-    if (!watch_args.empty()) ExitWithError(kExitBadArgs, "bad number of arguments (found conflicting environment key)");
-    watch_args.push_back(env_key);
-    if (env_range != nullptr && *env_range != '\0') watch_args.push_back(env_range);
-  }
+// Runs `argv` with `env` added to the environment; returns its exit status.
+int RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+
+// The watch a command line asks for (etcdctl's getWatchChan); exits on bad arguments.
+etcdserverpb::WatchCreateRequest WatchRequest(Command& c, const std::vector<std::string>& watch_args) {
   if (watch_args.empty() || watch_args.size() > 2) ExitWithError(kExitBadArgs, "bad number of arguments");
   etcdserverpb::WatchCreateRequest request;
   request.set_key(watch_args[0]);
@@ -55,13 +50,91 @@ void WatchRun(Command& c, const std::vector<std::string>& args) {
     request.set_range_end(watch_args[1]);
   }
   if (c.GetBool("prefix")) request.set_range_end(client::PrefixRangeEnd(watch_args[0]));
-  auto client = MustClient(c);
-  CatchSignals();
-  auto watcher = client::Watcher::Start(*client, request, [](const etcdserverpb::WatchResponse& response) {
+  return request;
+}
+
+// Prints each response; with `exec`, runs it once per event as etcdctl does.
+client::Watcher::Handler PrintWatch(std::vector<std::string> exec) {
+  return [exec](const etcdserverpb::WatchResponse& response) {
     if (response.events_size() == 0) std::cout << "progress notify: " << response.header().revision() << "\n";
     Display().Watch(response);
     std::cout.flush();
-  });
+    for (const auto& event : response.events()) {
+      if (exec.empty()) break;
+      const std::string type = event.type() == mvccpb::Event::PUT ? "PUT" : "DELETE";
+      const int status = RunProgram(exec, {"ETCD_WATCH_REVISION=" + std::to_string(response.header().revision()),
+                                           "ETCD_WATCH_EVENT_TYPE=" + GoQuote(type),
+                                           "ETCD_WATCH_KEY=" + GoQuote(event.kv().key()),
+                                           "ETCD_WATCH_VALUE=" + GoQuote(event.kv().value())});
+      if (status != 0) {
+        std::cerr << "command \"" << exec[0] << "\" error (exit status " << status << ")\n";
+        Exit(kExitError);
+      }
+    }
+  };
+}
+
+// -i: one "watch [options] key [range_end]" per stdin line, each a watch of its own.
+void WatchInteractive(client::Client& client) {
+  std::vector<std::unique_ptr<client::Watcher>> watchers;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::vector<std::string> words;
+    std::istringstream in(line);
+    for (std::string word; in >> word;) words.push_back(word);
+    if (words.empty()) {
+      std::cerr << "Invalid command: " << line << " (watch and progress supported)\n";
+      continue;
+    }
+    if (words[0] != "watch") {
+      std::cerr << "Invalid command " << line << " (only support watch)\n";
+      continue;
+    }
+    auto command = NewWatchCommand();
+    std::vector<std::string> positional;
+    std::string error;
+    if (!ParseFlagsQuietly(*command, {words.begin() + 1, words.end()}, &positional, &error))
+      ExitWithError(kExitBadArgs, error);
+    std::vector<std::string> exec;
+    if (command->args_at_dash >= 0) {
+      exec.assign(positional.begin() + command->args_at_dash, positional.end());
+      positional.resize(static_cast<size_t>(command->args_at_dash));
+    }
+    if (positional.empty() || positional.size() > 2) {
+      std::cerr << "Invalid command " << line << " (command type or key is not provided)\n";
+      continue;
+    }
+    watchers.push_back(client::Watcher::Start(client, WatchRequest(*command, positional), PrintWatch(exec)));
+  }
+  ExitWithError(kExitInvalidInput, "Error reading watch request line: EOF");
+}
+
+void WatchRun(Command& c, const std::vector<std::string>& args) {
+  const char* env_key = std::getenv("ETCDCTL_WATCH_KEY");
+  const char* env_range = std::getenv("ETCDCTL_WATCH_RANGE_END");
+  const bool has_env_key = env_key != nullptr && *env_key != '\0';
+  if (!has_env_key && env_range != nullptr && *env_range != '\0')
+    ExitWithError(kExitBadArgs, "ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=" + GoQuote(env_range));
+  if (c.GetBool("interactive")) {
+    auto client = MustClient(c);
+    WatchInteractive(*client);
+  }
+  std::vector<std::string> watch_args = args;
+  std::vector<std::string> exec;
+  if (c.args_at_dash >= 0) {
+    exec.assign(args.begin() + c.args_at_dash, args.end());
+    watch_args.resize(static_cast<size_t>(c.args_at_dash));
+    if (exec.empty()) ExitWithError(kExitBadArgs, "bad number of arguments (found separator --, but no commands)");
+  }
+  if (has_env_key) {
+    if (!watch_args.empty()) ExitWithError(kExitBadArgs, "bad number of arguments (found conflicting environment key)");
+    watch_args.push_back(env_key);
+    if (env_range != nullptr && *env_range != '\0') watch_args.push_back(env_range);
+  }
+  const etcdserverpb::WatchCreateRequest request = WatchRequest(c, watch_args);
+  auto client = MustClient(c);
+  CatchSignals();
+  auto watcher = client::Watcher::Start(*client, request, PrintWatch(exec));
   std::thread([&] {
     while (!g_interrupted.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     watcher->Stop();
@@ -165,6 +238,7 @@ void ElectRun(Command& c, const std::vector<std::string>& args) {
 std::unique_ptr<Command> NewWatchCommand() {
   auto c = MakeCommand("watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
                        "Watches events stream on keys or prefixes", WatchRun);
+  c->AddFlag("interactive", "i", FlagType::kBool, "false", "Interactive mode");
   c->AddFlag("prefix", "", FlagType::kBool, "false", "Watch on a prefix if prefix is set");
   c->AddFlag("rev", "", FlagType::kInt, "0", "Revision to start watching");
   c->AddFlag("prev-kv", "", FlagType::kBool, "false", "get the previous key-value pair before the event happens");

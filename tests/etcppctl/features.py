@@ -38,9 +38,9 @@ class Ctl:
                                 capture_output=True, text=True, timeout=30, env=dict(os.environ, ETCDCTL_API="3"))
         return result.stdout, result.stderr, result.returncode
 
-    def start(self, *args):
+    def start(self, *args, stdin=None):
         return subprocess.Popen([self.binary, "--endpoints=" + self.endpoint] + list(args), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=dict(os.environ, ETCDCTL_API="3"))
+                                stderr=subprocess.PIPE, stdin=stdin, text=True, env=dict(os.environ, ETCDCTL_API="3"))
 
 
 def interrupt(process):
@@ -94,6 +94,25 @@ def test_watch_matches_etcdctl(ours, reference):
     (out_ours, _, _), (out_ref, _, _) = [interrupt(w) for w in watchers]
     check("watch prints what etcdctl prints", out_ours == out_ref and "DELETE" in out_ref,
           "\n--- etcppctl\n%s--- etcdctl\n%s" % (out_ours, out_ref))
+
+
+def test_watch_exec_and_interactive_match_etcdctl(ours, reference):
+    script = "echo event $ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY $ETCD_WATCH_VALUE"
+    execs = [ctl.start("watch", "x", "--", "sh", "-c", script) for ctl in (ours, reference)]
+    interactive = [ctl.start("watch", "-i", stdin=subprocess.PIPE) for ctl in (ours, reference)]
+    for process in interactive:
+        process.stdin.write("watch y\nwatch z --prefix\n")
+        process.stdin.flush()
+    time.sleep(1.0)
+    for key in ("x", "y", "z1"):
+        ours.run("put", key, "v-" + key)
+    time.sleep(1.0)
+    (exec_ours, _, _), (exec_ref, _, _) = [interrupt(p) for p in execs]
+    check("watch -- command runs like etcdctl's", exec_ours == exec_ref and "event" in exec_ref,
+          "\n--- etcppctl\n%s--- etcdctl\n%s" % (exec_ours, exec_ref))
+    (int_ours, _, _), (int_ref, _, _) = [interrupt(p) for p in interactive]
+    check("watch -i prints what etcdctl prints", int_ours == int_ref and "z1" in int_ref,
+          "\n--- etcppctl\n%s--- etcdctl\n%s" % (int_ours, int_ref))
 
 
 def test_lock_interoperates(ours, reference):
@@ -182,6 +201,7 @@ def main():
         ours, reference = Ctl(args.candidate, server.endpoint), Ctl(REFERENCE, server.endpoint)
         test_put_ttl_and_ls(ours)
         test_watch_matches_etcdctl(ours, reference)
+        test_watch_exec_and_interactive_match_etcdctl(ours, reference)
         test_lock_interoperates(ours, reference)
         test_elect(ours, reference)
         test_completion(ours)

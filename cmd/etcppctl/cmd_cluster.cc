@@ -1,10 +1,9 @@
 // Cluster and maintenance commands: member, endpoint, alarm, defrag, move-leader,
-// version, snapshot save (etcdctl's member_command.go, ep_command.go, alarm_command.go,
-// defrag_command.go, move_leader_command.go, version_command.go, snapshot_command.go).
+// version (etcdctl's member_command.go, ep_command.go, alarm_command.go,
+// defrag_command.go, move_leader_command.go, version_command.go).
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "commands.h"
@@ -270,26 +269,6 @@ void VersionRun(Command&, const std::vector<std::string>&) {
   std::cout << "etcdctl version: 3.4.23\nAPI version: 3.4\n";
 }
 
-void SnapshotSaveRun(Command& c, const std::vector<std::string>& args) {
-  if (args.size() != 1) ExitWithError(kExitBadArgs, "snapshot save expects one argument");
-  const std::string path = args[0];
-  const std::string partial = path + ".part";
-  auto client = MustClient(c);
-  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-  if (!out) ExitWithError(kExitInterrupted, "could not open " + partial);
-  base::Status status = client->Snapshot([&](const std::string& chunk) {
-    out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    return out ? base::Status::Ok() : base::Status(base::Code::kIoError, "write " + partial + " failed");
-  });
-  out.close();
-  // The file is renamed into place only when complete, so `path` is never a torn snapshot.
-  if (!status.ok() || std::rename(partial.c_str(), path.c_str()) != 0) {
-    std::remove(partial.c_str());
-    ExitWithError(kExitInterrupted, status.ok() ? "could not rename " + partial : status.message());
-  }
-  std::cout << "Snapshot saved at " << path << "\n";
-}
-
 }  // namespace
 
 std::unique_ptr<Command> NewMemberCommand() {
@@ -345,12 +324,6 @@ std::unique_ptr<Command> NewMoveLeaderCommand() {
 
 std::unique_ptr<Command> NewVersionCommand() {
   return MakeCommand("version", "Prints the version of etcdctl", VersionRun);
-}
-
-std::unique_ptr<Command> NewSnapshotCommand() {
-  auto snapshot = MakeCommand("snapshot <subcommand>", "Manages etcd node snapshots", nullptr);
-  snapshot->Add(MakeCommand("save <filename>", "Stores an etcd node backend snapshot to a given file", SnapshotSaveRun));
-  return snapshot;
 }
 
 }  // namespace etcpp::ctl

@@ -26,6 +26,14 @@ struct EndpointHashKV {
   etcdserverpb::HashKVResponse hash;
 };
 
+// What `snapshot status` reports about a snapshot file (etcd's snapshot.Status).
+struct SnapshotStatus {
+  uint32_t hash = 0;  // CRC-32C over bucket names, keys and values in order
+  int64_t revision = 0;
+  int64_t total_keys = 0;
+  int64_t total_size = 0;
+};
+
 namespace pb = etcdserverpb;
 
 class Printer {
@@ -52,6 +60,7 @@ class Printer {
   virtual void EndpointHashKVList(const std::vector<EndpointHashKV>&) { Unsupported(); }
   virtual void MoveLeader(uint64_t, uint64_t, const pb::MoveLeaderResponse&) { Unsupported(); }
   virtual void Alarm(const pb::AlarmResponse& r) { Rpc(r); }
+  virtual void DBStatus(const SnapshotStatus&) { Unsupported(); }
   virtual void RoleAdd(const std::string&, const pb::AuthRoleAddResponse& r) { Rpc(r); }
   virtual void RoleGet(const std::string&, const pb::AuthRoleGetResponse& r) { Rpc(r); }
   virtual void RoleDelete(const std::string&, const pb::AuthRoleDeleteResponse& r) { Rpc(r); }

@@ -98,6 +98,10 @@ class FieldsPrinter : public Printer {
                 << pb::AlarmType_Name(a.alarm()) << "\n\n";
     }
   }
+  void DBStatus(const SnapshotStatus& s) override {
+    std::cout << "\"Hash\" : " << s.hash << "\n\"Revision\" : " << s.revision << "\n\"Keys\" : " << s.total_keys
+              << "\n\"Size\" : " << s.total_size << "\n";
+  }
   void RoleAdd(const std::string&, const pb::AuthRoleAddResponse& r) override { Header(r.header()); }
   void RoleGet(const std::string&, const pb::AuthRoleGetResponse& r) override {
     Header(r.header());

@@ -212,6 +212,10 @@ class JsonPrinter : public Printer {
              ",\"HashKV\":" + JsonMessage(list[i].hash) + "}";
     std::cout << out << "]\n";
   }
+  void DBStatus(const SnapshotStatus& s) override {
+    std::cout << "{\"hash\":" << s.hash << ",\"revision\":" << s.revision << ",\"totalKey\":" << s.total_keys
+              << ",\"totalSize\":" << s.total_size << "}\n";
+  }
 
  protected:
   void Rpc(const Message& message) override { std::cout << JsonMessage(message) << "\n"; }

@@ -18,6 +18,7 @@ void EndpointStatusTable(const std::vector<EndpointStatus>& list, std::vector<st
                          Rows* rows);
 void EndpointHashKVTable(const std::vector<EndpointHashKV>& list, std::vector<std::string>* header,
                          Rows* rows);
+void DBStatusTable(const SnapshotStatus& status, std::vector<std::string>* header, Rows* rows);
 
 // go-humanize's Bytes: SI units, "20 kB".
 std::string HumanizeBytes(uint64_t bytes);

@@ -105,6 +105,12 @@ class SimplePrinter : public Printer {
     EndpointHashKVTable(list, &header, &rows);
     for (const auto& row : rows) std::cout << Join(row, ", ") << "\n";
   }
+  void DBStatus(const SnapshotStatus& status) override {
+    std::vector<std::string> header;
+    Rows rows;
+    DBStatusTable(status, &header, &rows);
+    for (const auto& row : rows) std::cout << Join(row, ", ") << "\n";
+  }
   void MoveLeader(uint64_t leader, uint64_t target, const pb::MoveLeaderResponse&) override {
     std::cout << "Leadership transferred from " << Hex(leader) << " to " << Hex(target) << "\n";
   }

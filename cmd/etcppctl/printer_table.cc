@@ -76,6 +76,12 @@ void EndpointHashKVTable(const std::vector<EndpointHashKV>& list, std::vector<st
   for (const auto& h : list) rows->push_back({h.endpoint, std::to_string(h.hash.hash())});
 }
 
+void DBStatusTable(const SnapshotStatus& status, std::vector<std::string>* header, Rows* rows) {
+  *header = {"hash", "revision", "total keys", "total size"};
+  rows->push_back({Hex(status.hash), std::to_string(status.revision), std::to_string(status.total_keys),
+                   HumanizeBytes(static_cast<uint64_t>(status.total_size))});
+}
+
 namespace {
 
 size_t Width(const std::string& s) {
@@ -142,6 +148,12 @@ class TablePrinter : public Printer {
     std::vector<std::string> header;
     Rows rows;
     EndpointHashKVTable(list, &header, &rows);
+    std::cout << RenderTable(header, rows);
+  }
+  void DBStatus(const SnapshotStatus& status) override {
+    std::vector<std::string> header;
+    Rows rows;
+    DBStatusTable(status, &header, &rows);
     std::cout << RenderTable(header, rows);
   }
 

@@ -13,7 +13,7 @@ Script syntax, one command per line (shell quoting):
   # comment
   get foo -w json                 run with --endpoints=<server> prepended
   capture LEASE lease grant 100   run, and remember the id printed (16 hex digits or "ID":N)
-  put k v --lease=${LEASE}        ${NAME} expands captured ids and ${ENDPOINT}
+  put k v --lease=${LEASE}        ${NAME} expands captured ids, ${ENDPOINT} and ${TMPDIR}
   ETCDCTL_FOO=1 get foo           leading NAME=value words set environment variables
   txn <<EOF                       the lines up to EOF are the command's stdin
   ...
@@ -130,12 +130,17 @@ class Normalizer:
         self.replacements.sort(key=lambda r: -len(r[0]))
 
     def apply(self, command, text):
-        text = re.sub(r'"ts":"[^"]*"', '"ts":"<TS>"', text)
+        text = re.sub(r'"ts":("[^"]*"|[\d.]+)', '"ts":"<TS>"', text)
+        text = re.sub(r'"took":[\d.]+', '"took":<SECONDS>', text)
         text = re.sub(r"client-[0-9a-f-]{36}", "client-<UUID>", text)
         text = re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ", "<TIME> ", text, flags=re.M)
         text = re.sub(r"127\.0\.0\.1:\d{4,5}", "127.0.0.1:<PORT>", text)
         for literal, placeholder in self.replacements:
             text = re.sub(r"(?<![0-9a-f])%s(?![0-9a-f])" % re.escape(literal), placeholder, text)
+        if "snapshot status" in command:  # the file holds member ids and lease ids
+            text = re.sub(r'"hash":\d+', '"hash":<HASH>', text)
+            text = re.sub(r'"Hash" : \d+', '"Hash" : <HASH>', text)
+            text = re.sub(r"^[0-9a-f]+, ", "<HASH>, ", text, flags=re.M)
         timed = False
         for pattern, repl in ((r"took = \S+", "took = <DURATION>"), (r'"took":"[^"]*"', '"took":"<DURATION>"'),
                               (r'"Took" : \S+', '"Took" : <DURATION>'), (r"\b[\d.]+(ns|µs|ms|s)\b", "<DURATION>")):
@@ -170,7 +175,8 @@ def run_session(ctl, server_binary, script):
             capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, env=dict(os.environ, ETCDCTL_API="3")).stdout)
         normalizer.add_id(header["header"]["cluster_id"], "CLUSTER_ID")
         normalizer.add_id(header["header"]["member_id"], "MEMBER_ID")
-        variables = {"ENDPOINT": server.endpoint}
+        variables = {"ENDPOINT": server.endpoint, "TMPDIR": server.dir}
+        normalizer.replacements.append((server.dir, "<TMPDIR>"))
         for line, stdin in parse_script(script):
             words = shlex.split(line)
             capture = None

@@ -191,7 +191,14 @@ base::Status Client::Authenticate(Endpoint& endpoint, Clock::time_point deadline
   etcdserverpb::AuthenticateResponse response;
   grpc::ClientContext context;
   context.set_deadline(deadline);
-  ETCPP_RETURN_IF_ERROR(FromGrpc(endpoint.auth->Authenticate(&context, request, &response)));
+  const grpc::Status status = endpoint.auth->Authenticate(&context, request, &response);
+  if (!status.ok()) {
+    if (config_.on_attempt_failed)
+      config_.on_attempt_failed(config_.endpoints[0], 0, std::string("rpc error: code = ") +
+                                                          GrpcCodeName(status.error_code()) + " desc = " +
+                                                          status.error_message());
+    return FromGrpc(status);
+  }
   std::lock_guard lock(mu_);
   token_ = response.token();
   return base::Status::Ok();

@@ -49,11 +49,13 @@ def free_port():
 class Server:
     """A single-member cluster of `binary` (etcd's flags) on free loopback ports."""
 
-    def __init__(self, binary, tls=None):
+    def __init__(self, binary, tls=None, ports=None):
         self.binary = binary
         self.tls = tls  # None, or {"ca": path, "cert": path, "key": path}: TLS with client certificates
         self.dir = tempfile.mkdtemp(prefix="etcppctl-diff-")
-        self.client_port, self.peer_port = free_port(), free_port()
+        # The same ports for both sessions give both servers the same member and cluster
+        # ids (etcd derives them from the peer URLs), so even id widths match.
+        self.client_port, self.peer_port = ports or (free_port(), free_port())
         self.endpoint = "127.0.0.1:%d" % self.client_port
         self.process = None
 
@@ -158,14 +160,21 @@ class Normalizer:
             text = re.sub(r"remaining\(\d+s\)", "remaining(<TTL>s)", text)
             text = re.sub(r'"ttl":\d+', '"ttl":<TTL>', text)
             text = re.sub(r'"TTL" : \d+', '"TTL" : <TTL>', text)
+        if command.startswith("member"):
+            # Members are listed by id, and an added member's id is random.
+            text = re.sub(r'ETCD_INITIAL_CLUSTER="([^"]*)"',
+                          lambda m: 'ETCD_INITIAL_CLUSTER="%s"' % ",".join(sorted(m.group(1).split(","))), text)
+            if command == "member list":
+                head, out, tail = re.match(r"(.*?--- stdout\n)(.*?)(--- stderr.*)", text, re.S).groups()
+                text = head + "".join(sorted(out.splitlines(True))) + tail
         if timed:  # a table's widths follow the timing's length
             text = re.sub(r"-{2,}", "-", text)
             text = re.sub(r" {2,}", " ", text)
         return text
 
 
-def run_session(ctl, server_binary, script):
-    server = Server(server_binary)
+def run_session(ctl, server_binary, script, ports):
+    server = Server(server_binary, ports=ports)
     transcript = []
     try:
         server.start()
@@ -219,8 +228,9 @@ def main():
     parser.add_argument("--script", required=True)
     parser.add_argument("--save", help="directory to write both transcripts to")
     args = parser.parse_args()
-    expected = run_session(args.reference, args.server, args.script)
-    actual = run_session(args.candidate, args.server, args.script)
+    ports = (free_port(), free_port())
+    expected = run_session(args.reference, args.server, args.script, ports)
+    actual = run_session(args.candidate, args.server, args.script, ports)
     if args.save:
         os.makedirs(args.save, exist_ok=True)
         open(os.path.join(args.save, "reference.txt"), "w").write("".join(expected))

@@ -30,6 +30,7 @@ std::unique_ptr<Command> NewElectCommand();
 std::unique_ptr<Command> NewAuthCommand();
 std::unique_ptr<Command> NewUserCommand();
 std::unique_ptr<Command> NewRoleCommand();
+std::unique_ptr<Command> NewMakeMirrorCommand();
 std::unique_ptr<Command> NewCompletionCommand();
 
 }  // namespace etcpp::ctl

@@ -143,6 +143,25 @@ def test_elect(ours, reference):
     check("the leader key is gone after resigning", out == "", repr(out))
 
 
+def test_make_mirror(candidate, server_binary, source):
+    destination = Server(server_binary)
+    try:
+        destination.start()
+        ours = Ctl(candidate, source.endpoint)
+        ours.run("put", "m/before", "1")
+        mirror = ours.start("make-mirror", "--prefix=m/", "--dest-prefix=copy/", destination.endpoint)
+        time.sleep(1.0)
+        ours.run("put", "m/after", "2")
+        ours.run("del", "m/before")
+        time.sleep(1.0)
+        out, _, _ = Ctl(REFERENCE, destination.endpoint).run("get", "copy/", "--prefix")
+        check("make-mirror copies and follows the prefix", out == "copy/after\n2\n", repr(out))
+        mirror.kill()
+        mirror.communicate()
+    finally:
+        destination.stop()
+
+
 def test_completion(ours):
     out, _, rc = ours.run("completion", "bash")
     syntax = subprocess.run(["bash", "-n"], input=out, capture_output=True, text=True)
@@ -205,6 +224,7 @@ def main():
         test_lock_interoperates(ours, reference)
         test_elect(ours, reference)
         test_completion(ours)
+        test_make_mirror(args.candidate, args.server, server)
     finally:
         server.stop()
     test_tls(args.candidate, args.server)

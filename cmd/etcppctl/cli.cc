@@ -55,8 +55,8 @@ bool SetFlag(Flag& flag, const std::string& text, std::string* error) {
       break;
     }
     case FlagType::kStringSlice:
-      // pflag appends to a slice flag given more than once.
-      flag.value = flag.changed ? flag.value + "," + text : text;
+      // Kept in pflag's "[a,b]" spelling; a slice flag given again appends.
+      flag.value = flag.changed ? flag.value.substr(0, flag.value.size() - 1) + "," + text + "]" : "[" + text + "]";
       break;
     case FlagType::kString:
       flag.value = text;

@@ -36,7 +36,20 @@ std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& 
 }
 
 // Runs `argv` with `env` added to the environment; returns its exit status.
-int RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+int RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    for (const auto& entry : env) putenv(const_cast<char*>(entry.c_str()));
+    std::vector<char*> raw;
+    for (const auto& arg : argv) raw.push_back(const_cast<char*>(arg.c_str()));
+    raw.push_back(nullptr);
+    execvp(raw[0], raw.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
 
 // The watch a command line asks for (etcdctl's getWatchChan); exits on bad arguments.
 etcdserverpb::WatchCreateRequest WatchRequest(Command& c, const std::vector<std::string>& watch_args) {
@@ -143,22 +156,6 @@ void WatchRun(Command& c, const std::vector<std::string>& args) {
   if (g_interrupted.load()) Exit(kExitSuccess);
   std::cerr << "watch was canceled (" << ended.message() << ")\n";
   ExitWithError(kExitInterrupted, "watch is canceled by the server");
-}
-
-// Runs `argv` with `env` added to the environment; returns its exit status.
-int RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    for (const auto& entry : env) putenv(const_cast<char*>(entry.c_str()));
-    std::vector<char*> raw;
-    for (const auto& arg : argv) raw.push_back(const_cast<char*>(arg.c_str()));
-    raw.push_back(nullptr);
-    execvp(raw[0], raw.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 void WaitForSignalOrExpiry(client::Session& session) {

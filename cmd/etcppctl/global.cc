@@ -76,7 +76,7 @@ void ApplyEnvironment(Command& command) {
     const char* value = std::getenv(key.c_str());
     if (value == nullptr || *value == '\0') continue;
     used.push_back(key);
-    flag->value = value;
+    flag->value = flag->type == FlagType::kStringSlice ? "[" + std::string(value) + "]" : value;
     flag->changed = true;
   }
   for (char** env = environ; *env != nullptr; ++env) {

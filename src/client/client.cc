@@ -79,10 +79,14 @@ std::unique_ptr<Endpoint> MakeEndpoint(const Config& config, const std::string& 
                                        std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   // Pings detect a dead member on an otherwise idle connection (a watch waiting for
-  // events), so the stream breaks and resumes elsewhere instead of hanging.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(config.keepalive_time.count()));
+  // events), so the stream breaks and resumes elsewhere instead of hanging. etcd's
+  // server answers pings more frequent than --grpc-keepalive-min-time (5 s) or without
+  // an active stream with GOAWAY "too_many_pings"; grpc-go (etcdctl) never pings more
+  // often than every 10 s, and neither do we.
+  const auto keepalive_time = std::max(config.keepalive_time, std::chrono::milliseconds(10000));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(keepalive_time.count()));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(config.keepalive_timeout.count()));
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   // A restarted member should be found within about a second, not gRPC's default of
   // up to two minutes of backoff: watches resume and failover comes back quickly.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);

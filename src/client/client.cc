@@ -273,13 +273,19 @@ ETCPP_CLIENT_UNARY_METHODS(ETCPP_DEFINE_UNARY)
 
 namespace {
 
-// What one asynchronous call owns until its callback has run.
-template <typename Request, typename Response>
-struct AsyncCall {
+// What one asynchronous call owns until the completion queue hands it back.
+template <typename Response>
+struct AsyncCall : Client::AsyncTag {
   grpc::ClientContext context;
-  Request sent;
   Response received;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> reader;
   std::function<void(base::Result<Response>)> done;
+
+  void Complete() override {
+    if (status.ok()) done(std::move(received));
+    else done(FromGrpc(status));
+  }
 };
 
 }  // namespace
@@ -289,21 +295,39 @@ Endpoint& Client::CurrentEndpoint() {
   return *endpoints_[current_];
 }
 
-#define ETCPP_DEFINE_ASYNC(stub, method, request, response, retry)                                 \
-  void Client::method##Async(const etcdserverpb::request& req,                                     \
-                             std::function<void(base::Result<etcdserverpb::response>)> done) {     \
-    using Call = AsyncCall<etcdserverpb::request, etcdserverpb::response>;                         \
-    auto* call = new Call();                                                                       \
-    call->sent = req;                                                                           \
-    call->done = std::move(done);                                                                  \
-    call->context.set_deadline(Clock::now() + config_.request_timeout);                            \
-    AttachToken(call->context);                                                                    \
-    CurrentEndpoint().stub->async()->method(&call->context, &call->sent, &call->received,       \
-                                            [call](grpc::Status status) {                          \
-                                              std::unique_ptr<Call> owned(call);                   \
-                                              if (status.ok()) owned->done(std::move(owned->received)); \
-                                              else owned->done(FromGrpc(status));                  \
-                                            });                                                    \
+grpc::CompletionQueue* Client::AsyncQueue() {
+  std::call_once(async_started_, [this] {
+    async_thread_ = std::thread([this] {
+      void* tag = nullptr;
+      bool ok = false;
+      // Every tag is an AsyncTag whose Finish has completed (ok or not, its status says).
+      while (async_queue_.Next(&tag, &ok)) {
+        std::unique_ptr<AsyncTag> call(static_cast<AsyncTag*>(tag));
+        call->Complete();
+      }
+    });
+  });
+  return &async_queue_;
+}
+
+Client::~Client() {
+  // Waits for the calls still in flight (each ends by its deadline at the latest), so no
+  // callback runs after the client is gone.
+  async_queue_.Shutdown();
+  if (async_thread_.joinable()) async_thread_.join();
+}
+
+#define ETCPP_DEFINE_ASYNC(stub, method, request, response, retry)                                   \
+  void Client::method##Async(const etcdserverpb::request& req,                                       \
+                             std::function<void(base::Result<etcdserverpb::response>)> done) {       \
+    auto call = std::make_unique<AsyncCall<etcdserverpb::response>>();                               \
+    call->done = std::move(done);                                                                    \
+    call->context.set_deadline(Clock::now() + config_.request_timeout);                              \
+    AttachToken(call->context);                                                                      \
+    call->reader = CurrentEndpoint().stub->PrepareAsync##method(&call->context, req, AsyncQueue());  \
+    call->reader->StartCall();                                                                       \
+    auto* tag = call.release(); /* owned by the queue until the poller takes it back */             \
+    tag->reader->Finish(&tag->received, &tag->status, tag);                                          \
   }
 ETCPP_CLIENT_UNARY_METHODS(ETCPP_DEFINE_ASYNC)
 #undef ETCPP_DEFINE_ASYNC

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/status.h"
@@ -102,16 +103,24 @@ class Client {
 
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
+  ~Client();
+
+  // A call in flight on the client's completion queue (internal to the async forms).
+  struct AsyncTag {
+    virtual ~AsyncTag() = default;
+    virtual void Complete() = 0;
+  };
 
 #define ETCPP_DECLARE_UNARY(stub, method, request, response, retry) \
   base::Result<etcdserverpb::response> method(const etcdserverpb::request& req);
   ETCPP_CLIENT_UNARY_METHODS(ETCPP_DECLARE_UNARY)
 #undef ETCPP_DECLARE_UNARY
 
-  // Asynchronous forms, for many requests in flight on one connection (etcpp-bench):
-  // `done` runs once, on a gRPC thread, and must not block. One attempt on the endpoint in
-  // use, with the current token: no failover, retry or token refresh — callers that need
-  // those use the synchronous forms.
+  // Asynchronous forms, for many requests in flight on one connection (etcpp-bench),
+  // over one completion queue per client and its poller thread: `done` runs once, on
+  // that thread, and must not block. One attempt on the endpoint in use, with the current
+  // token: no failover, retry or token refresh — callers that need those use the
+  // synchronous forms. Destroying the client waits for the calls in flight.
 #define ETCPP_DECLARE_ASYNC(stub, method, request, response, retry)  \
   void method##Async(const etcdserverpb::request& req,              \
                      std::function<void(base::Result<etcdserverpb::response>)> done);
@@ -142,11 +151,16 @@ class Client {
   base::Status Invoke(Retry retry, const CallFn& call);
   base::Result<Endpoint*> PickEndpoint(Clock::time_point deadline);
   Endpoint& CurrentEndpoint();
+  grpc::CompletionQueue* AsyncQueue();  // starts the poller on first use
   base::Status Authenticate(Endpoint& endpoint, Clock::time_point deadline);
   void AttachToken(grpc::ClientContext& context);
 
   const Config config_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
+
+  grpc::CompletionQueue async_queue_;
+  std::once_flag async_started_;
+  std::thread async_thread_;
 
   std::mutex mu_;
   size_t current_ = 0;  // GUARDED_BY(mu_): the endpoint that served the last call

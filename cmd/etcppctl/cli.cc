@@ -184,6 +184,11 @@ Command* FindChild(Command& command, const std::string& name) {
   return prefix_matches == 1 ? prefix_match : nullptr;
 }
 
+// Whether stripFlags knows `flag` as one without a value. cobra adds the help flag only
+// after it has found the command, so "--help" and "-h" count as taking a value here
+// ("etcdctl --help get" shows the root's help).
+bool StripsAlone(const Flag* flag) { return TakesNoValue(flag) && flag->name != "help"; }
+
 // cobra's stripFlags: the words of `args` that are not flags or flag values, with their
 // positions. An unknown "--flag" without "=" is assumed to take the next word.
 std::vector<std::pair<std::string, size_t>> StripFlags(Command& command,
@@ -193,9 +198,9 @@ std::vector<std::pair<std::string, size_t>> StripFlags(Command& command,
     const std::string& s = args[i];
     if (s == "--") break;
     const bool no_eq = s.find('=') == std::string::npos;
-    const bool long_with_value = s.rfind("--", 0) == 0 && no_eq && !TakesNoValue(command.FindFlag(s.substr(2)));
+    const bool long_with_value = s.rfind("--", 0) == 0 && no_eq && !StripsAlone(command.FindFlag(s.substr(2)));
     const bool short_with_value = !long_with_value && s.size() == 2 && s[0] == '-' && no_eq &&
-                                  !TakesNoValue(command.FindShorthand(s[1]));
+                                  !StripsAlone(command.FindShorthand(s[1]));
     if (long_with_value || short_with_value) {
       if (args.size() - i - 1 <= 1) break;
       ++i;

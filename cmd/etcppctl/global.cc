@@ -161,6 +161,10 @@ client::Config MustClientConfig(Command& command) {
   if (command.GetBool("debug")) {
     for (Flag* flag : command.InheritedFlags()) std::cerr << EnvName(flag->name) << "=" << flag->value << "\n";
   }
+  // Refused rather than ignored: endpoints silently taken from --endpoints instead of DNS
+  // would point the command at the wrong cluster.
+  if (!command.GetString("discovery-srv").empty())
+    ExitWithError(kExitBadFeature, "DNS SRV discovery (--discovery-srv) is not supported by etcppctl");
   client::Config config;
   config.endpoints = command.GetStringSlice("endpoints");
   config.dial_timeout = std::chrono::milliseconds(command.GetDurationMs("dial-timeout"));

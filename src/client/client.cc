@@ -208,6 +208,14 @@ base::Status Client::Authenticate(Endpoint& endpoint, Clock::time_point deadline
   return base::Status::Ok();
 }
 
+base::Status Client::RefreshToken() {
+  if (config_.username.empty()) return base::Status::Ok();
+  const auto deadline = Clock::now() + config_.request_timeout;
+  auto endpoint = PickEndpoint(deadline);
+  if (!endpoint.ok()) return endpoint.status();
+  return Authenticate(**endpoint, deadline);
+}
+
 void Client::AttachToken(grpc::ClientContext& context) {
   std::lock_guard lock(mu_);
   if (!token_.empty()) context.AddMetadata("token", token_);

@@ -138,6 +138,10 @@ class Client {
   // Endpoint lives as long as the Client.
   base::Result<Endpoint*> PrepareStream(grpc::ClientContext& context, Clock::time_point deadline);
 
+  // Authenticates again (streams call this when the server calls their token invalid);
+  // OK without a username.
+  base::Status RefreshToken();
+
   // Tells the client that `endpoint` failed a stream, so the next pick starts elsewhere.
   void ReportFailure(const Endpoint* endpoint);
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,8 @@ bool EtcdForTesting::Start() {
   const std::string log = dir_ + "/etcd.log";
   pid_ = fork();
   if (pid_ == 0) {
+    // If the test process dies (a crash, a kill), etcd dies with it instead of lingering.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (freopen(log.c_str(), "a", stdout) == nullptr || freopen(log.c_str(), "a", stderr) == nullptr) _exit(126);
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());

@@ -1,5 +1,7 @@
 #include "client/keepalive.h"
 
+#include "client/errors.h"
+
 namespace etcpp::client {
 
 using base::Status;
@@ -78,7 +80,9 @@ bool LeaseKeeper::RunStream() {
     done = SleepUnlessStopped(std::max(interval, std::chrono::milliseconds(500)));
   }
   context.TryCancel();
-  (void)stream->Finish();  // cancelled by us or broken; either way the loop decides
+  const grpc::Status status = stream->Finish();  // cancelled by us or broken: the loop decides
+  // An expired token is renewed before the stream is opened again.
+  if (status.error_message() == kErrInvalidAuthToken) (void)client_.RefreshToken();
   std::lock_guard lock(mu_);
   active_ = nullptr;
   if (!done && !stopped_) client_.ReportFailure(*endpoint);

@@ -79,6 +79,19 @@ Status Watcher::RunStream(bool& finished) {
   Status ended;
   if (stream->Write(create)) {
     while (stream->Read(&response)) {
+      if (response.canceled() && response.cancel_reason().find(kErrInvalidAuthToken) != std::string::npos &&
+          !token_renewed_ && !client_.config().username.empty()) {
+        // etcd cancels the create of a watch whose token has expired ("rpc error: code =
+        // Unauthenticated desc = etcdserver: invalid auth token"); renew the token once and
+        // create the watch again. A second refusal is a real one.
+        token_renewed_ = true;
+        context.TryCancel();
+        (void)stream->Finish();
+        (void)client_.RefreshToken();  // if it fails, the next attempt reports why
+        std::lock_guard lock(mu_);
+        active_ = nullptr;
+        return Status::Ok();
+      }
       if (response.canceled()) {
         // The server ended the watch: a compacted start revision or a permission error.
         finished = true;
@@ -90,6 +103,7 @@ Status Watcher::RunStream(bool& finished) {
       }
       {
         std::lock_guard lock(mu_);
+        if (response.created()) token_renewed_ = false;
         if (response.created() && next_revision_ == 0)
           next_revision_ = response.header().revision() + 1;
         if (response.events_size() > 0)
@@ -99,11 +113,13 @@ Status Watcher::RunStream(bool& finished) {
     }
   }
   const grpc::Status status = stream->Finish();
+  // An expired token is renewed and the watch created again, like a broken connection.
+  const bool token_expired = status.error_message() == kErrInvalidAuthToken && client_.RefreshToken().ok();
   std::lock_guard lock(mu_);
   active_ = nullptr;
   if (stopped_) finished = true;
-  if (!finished) client_.ReportFailure(*endpoint);
-  if (!finished && status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+  if (!finished && !token_expired) client_.ReportFailure(*endpoint);
+  if (!finished && !token_expired && status.error_code() != grpc::StatusCode::UNAVAILABLE &&
       status.error_code() != grpc::StatusCode::CANCELLED && !status.ok()) {
     // Not a broken connection (e.g. permission denied): retrying would not help.
     finished = true;

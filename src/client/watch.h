@@ -56,6 +56,7 @@ class Watcher {
   base::Status result_;                    // GUARDED_BY(mu_)
   int64_t next_revision_ = 0;              // GUARDED_BY(mu_)
   grpc::ClientContext* active_ = nullptr;  // GUARDED_BY(mu_): to cancel the stream
+  bool token_renewed_ = false;             // watcher thread only: renewed since the last create
   std::thread thread_;
 };
 

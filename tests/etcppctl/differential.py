@@ -21,6 +21,7 @@ Script syntax, one command per line (shell quoting):
 A line that mentions --endpoints gets no endpoint prepended.
 """
 import argparse
+import ctypes
 import difflib
 import json
 import os
@@ -38,6 +39,11 @@ import urllib.request
 
 COMMAND_TIMEOUT_S = 30
 START_TIMEOUT_S = 20
+
+
+def die_with_parent():
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port():
@@ -73,8 +79,10 @@ class Server:
             context = ssl.create_default_context(cafile=self.tls["ca"])
             context.load_cert_chain(self.tls["cert"], self.tls["key"])
         log = open(os.path.join(self.dir, "server.log"), "w")
-        # Its own process group, so stopping it cannot miss a child.
-        self.process = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
+        # Its own process group, so stopping it cannot miss a child; and it dies with us
+        # (PR_SET_PDEATHSIG) should this script be killed before it can stop it.
+        self.process = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True,
+                                        preexec_fn=die_with_parent)
         deadline = time.time() + START_TIMEOUT_S
         while time.time() < deadline:
             if self.process.poll() is not None:
@@ -248,4 +256,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwind through the finally blocks
     sys.exit(main())

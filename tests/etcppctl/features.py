@@ -233,4 +233,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwind through the finally blocks
     sys.exit(main())

@@ -16,7 +16,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -28,8 +27,6 @@
 
 namespace etcpp::chaos {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct Options {
   e2e::Server::Kind kind = e2e::Server::Kind::kEtcpp;
@@ -118,11 +115,7 @@ std::string Keep(const Options& options, uint64_t seed, const History& history, 
   std::ofstream(dir + "/verdict.txt") << verdict;
   std::ofstream faults_file(dir + "/faults.txt");
   for (const auto& line : faults.log) faults_file << line << "\n";
-  for (int m = 0; m < cluster.size(); ++m) {
-    std::error_code ec;
-    fs::copy_file(cluster.LogPath(m), dir + "/member" + std::to_string(m) + ".log",
-                  fs::copy_options::overwrite_existing, ec);
-  }
+  for (int m = 0; m < cluster.size(); ++m) std::ofstream(dir + "/member" + std::to_string(m) + ".log") << cluster.Log(m);
   return dir;
 }
 

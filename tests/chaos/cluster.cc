@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <sstream>
 
 namespace etcpp::chaos {
 
@@ -58,10 +59,20 @@ void Cluster::ResumeAll() {
   for (int i = 0; i < size(); ++i) Resume(i);
 }
 
-std::string Cluster::LogPath(int member) const { return dir_ + "/" + members_[member].name + ".all.log"; }
+std::string Cluster::SavedLogPath(int member) const {
+  return dir_ + "/" + members_[member].name + ".all.log";
+}
+
+std::string Cluster::Log(int member) const {
+  std::ifstream in(SavedLogPath(member), std::ios::binary);
+  std::stringstream saved;
+  saved << in.rdbuf();
+  const auto& server = members_[member].server;
+  return saved.str() + (server ? server->Log() : "");
+}
 
 void Cluster::SaveLog(int member) {
-  std::ofstream out(LogPath(member), std::ios::app);
+  std::ofstream out(SavedLogPath(member), std::ios::app);
   out << members_[member].server->Log() << "---- process ended ----\n";
 }
 

@@ -33,8 +33,8 @@ class Cluster {
   void Resume(int member);
   // Continues paused members, so the run can end with everyone answering.
   void ResumeAll();
-  // Where member i's log (all of its lives) is written.
-  std::string LogPath(int member) const;
+  // Member i's log over all of its lives, the running one included.
+  std::string Log(int member) const;
 
  private:
   struct Member {
@@ -47,6 +47,7 @@ class Cluster {
   bool Launch(Member& member);
   // Appends the log of the process that just ended to the member's accumulated log.
   void SaveLog(int member);
+  std::string SavedLogPath(int member) const;
 
   e2e::Server::Kind kind_;
   std::string dir_;

@@ -50,24 +50,59 @@ struct Bits {
   }
 };
 
+// The set of placed operations that returned, as the memo stores it. Operations are
+// numbered in call order and placed nearly in that order, so the set is a run of
+// full words, a few words of stragglers, then nothing: only the stragglers are kept.
+// (Whole bitsets would cost O(n) bytes per entry: gigabytes for one long history.)
+class CompletedSet {
+ public:
+  explicit CompletedSet(int size) : bits_(size) {}
+  void Flip(int i) {
+    bits_.Flip(i);
+    int w = i / 64;
+    if (bits_.words[w] & (1ULL << (i % 64))) high_ = std::max(high_, w);
+    else low_ = std::min(low_, w);
+    while (low_ < static_cast<int>(bits_.words.size()) && bits_.words[low_] == ~0ULL) ++low_;
+  }
+  uint64_t hash() const { return bits_.hash; }
+  struct Key {
+    int full_words = 0;  // words [0, full_words) are all ones
+    std::vector<uint64_t> rest;
+    bool operator==(const Key&) const = default;
+  };
+  Key key() const {
+    int end = high_ + 1;
+    while (end > low_ && bits_.words[end - 1] == 0) --end;
+    Key k{low_, {}};
+    if (end > low_) k.rest.assign(bits_.words.begin() + low_, bits_.words.begin() + end);
+    return k;
+  }
+
+ private:
+  Bits bits_;
+  int low_ = 0;    // no word below is missing a bit
+  int high_ = -1;  // no word above has a bit
+};
+
 // The memo: for each (completed set, state) the sets of unknown operations already
 // explored with it. A new configuration is pruned when one of them is a subset of its
 // own (see linearizability.h for why that is sound).
 class Memo {
  public:
-  bool Explored(const Bits& finite, const State& state, const Bits& unknown) {
-    uint64_t h = finite.hash;
+  bool Explored(const CompletedSet& finite, const State& state, const Bits& unknown) {
+    uint64_t h = finite.hash();
     for (const auto& k : state)
       h = SplitMix(h ^ (static_cast<uint64_t>(k.value) << 32) ^ static_cast<uint64_t>(k.mod_revision));
     auto& bucket = table_[h];
+    CompletedSet::Key key = finite.key();
     for (auto& entry : bucket) {
-      if (entry.finite != finite.words || entry.state != state) continue;
+      if (entry.finite != key || entry.state != state) continue;
       for (const auto& seen : entry.unknowns)
         if (SubsetWords(seen, unknown.words)) return true;
       entry.unknowns.push_back(unknown.words);
       return false;
     }
-    bucket.push_back({finite.words, state, {unknown.words}});
+    bucket.push_back({std::move(key), state, {unknown.words}});
     return false;
   }
 
@@ -78,7 +113,7 @@ class Memo {
     return true;
   }
   struct Entry {
-    std::vector<uint64_t> finite;
+    CompletedSet::Key finite;
     State state;
     std::vector<std::vector<uint64_t>> unknowns;
   };
@@ -280,7 +315,8 @@ SearchResult SearchPartition(const std::vector<const Operation*>& ops,
   int finite_total = 0;
   for (const auto& c : compiled) finite_total += c.unknown ? 0 : 1;
   int unknown_total = static_cast<int>(compiled.size()) - finite_total;
-  Bits finite(finite_total), unknown(unknown_total);
+  CompletedSet finite(finite_total);
+  Bits unknown(unknown_total);
   EventList list(compiled);
   auto& events = list.events;
   Memo memo;
@@ -306,9 +342,9 @@ SearchResult SearchPartition(const std::vector<const Operation*>& ops,
         continue;
       }
       State next = state;
-      Bits& bits = c.unknown ? unknown : finite;
+      auto flip = [&] { c.unknown ? unknown.Flip(c.index) : finite.Flip(c.index); };
       if (!Dominated(c, stack, compiled, events) && Step(c, next)) {
-        bits.Flip(c.index);
+        flip();
         if (!memo.Explored(finite, next, unknown)) {
           stack.push_back({e, std::move(state), unknown_pass});
           state = std::move(next);
@@ -318,7 +354,7 @@ SearchResult SearchPartition(const std::vector<const Operation*>& ops,
           unknown_pass = false;
           continue;
         }
-        bits.Flip(c.index);
+        flip();
       }
       e = events[e].next;
       continue;
@@ -336,7 +372,8 @@ SearchResult SearchPartition(const std::vector<const Operation*>& ops,
     Frame top = std::move(stack.back());
     stack.pop_back();
     const Compiled& c = compiled[events[top.call].op];
-    (c.unknown ? unknown : finite).Flip(c.index);
+    if (c.unknown) unknown.Flip(c.index);
+    else finite.Flip(c.index);
     if (!c.unknown) ++finite_left;
     state = std::move(top.state);
     list.Unlift(top.call);

@@ -4,12 +4,12 @@
 // every key read back into the checked history).
 //
 //   etcpp-chaos --server etcd|etcpp [--seconds S] [--seed N] [--runs R] [--clients C]
-//               [--plant stale-read] [--keep DIR]
+//               [--plant stale-read] [--keep DIR|none]
 //
 // Run i uses seed N + i. A failing run keeps its history, the checker's report, the
 // fault log and the member logs in a directory under DIR (default $TMPDIR or /tmp), and
-// prints its name. The last line is "P passed, F failed"; the exit code is 0 only when
-// every run passed.
+// prints its name; `--keep none` keeps nothing (for runs meant to fail, as in ctest).
+// The last line is "P passed, F failed"; the exit code is 0 only when every run passed.
 #include <grpcpp/grpcpp.h>
 #include <stdlib.h>
 
@@ -193,7 +193,7 @@ bool RunOnce(const Options& options, int index) {
   LoadUnderFaults(options, cluster, run);
   Check(run);
   Print(options, index, run);
-  if (!run.problems.empty()) {
+  if (!run.problems.empty() && options.keep_root != "none") {
     std::printf("  kept in %s\n",
                 Keep(options, run.seed, run.history, run.check.Explain(), run.faults, cluster).c_str());
   }
@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
   if (!etcpp::chaos::ParseOptions(argc, argv, options)) {
     std::fprintf(stderr,
                  "usage: etcpp-chaos --server etcd|etcpp [--seconds S] [--seed N] [--runs R] "
-                 "[--clients C] [--plant stale-read] [--keep DIR]\n");
+                 "[--clients C] [--plant stale-read] [--keep DIR|none]\n");
     return 2;
   }
   int passed = 0, failed = 0;

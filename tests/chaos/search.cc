@@ -312,8 +312,8 @@ bool RangeCovers(const Operation& op, const std::string& key) {
 SearchResult SearchPartition(const std::vector<const Operation*>& ops,
                              const std::vector<std::string>& keys, int64_t steps_max) {
   std::vector<Compiled> compiled = CompileOps(ops, keys);
-  int finite_total = 0;
-  for (const auto& c : compiled) finite_total += c.unknown ? 0 : 1;
+  int finite_total = static_cast<int>(
+      std::count_if(compiled.begin(), compiled.end(), [](const Compiled& c) { return !c.unknown; }));
   int unknown_total = static_cast<int>(compiled.size()) - finite_total;
   CompletedSet finite(finite_total);
   Bits unknown(unknown_total);
@@ -374,7 +374,7 @@ SearchResult SearchPartition(const std::vector<const Operation*>& ops,
     const Compiled& c = compiled[events[top.call].op];
     if (c.unknown) unknown.Flip(c.index);
     else finite.Flip(c.index);
-    if (!c.unknown) ++finite_left;
+    finite_left += c.unknown ? 0 : 1;
     state = std::move(top.state);
     list.Unlift(top.call);
     e = events[top.call].next;

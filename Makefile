@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 SANITIZE ?= OFF
 
-.PHONY: setup build run test fuzz clean
+.PHONY: setup build run test chaos fuzz clean
 
 setup:
 	@scripts/setup
@@ -20,6 +20,17 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Fault injection: etcpp-chaos against Debian's etcd and against etcpp, CHAOS_SECONDS
+# each, CHAOS_RUNS runs from CHAOS_SEED; failing runs keep their history and logs.
+CHAOS_SECONDS ?= 60
+CHAOS_SEED ?= 1
+CHAOS_RUNS ?= 1
+
+chaos: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target etcpp-chaos
+	$(BUILD)/bin/etcpp-chaos --server etcd --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED) --runs $(CHAOS_RUNS)
+	$(BUILD)/bin/etcpp-chaos --server etcpp --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED) --runs $(CHAOS_RUNS)
 
 # Fuzzing needs clang's libFuzzer, so it gets a build dir of its own. Each target runs
 # for FUZZ_SECONDS from its checked-in seeds (src/<module>/testdata/<target>/, if any)

@@ -135,8 +135,8 @@ TempDir::~TempDir() {
 }
 
 Server::Server(Kind kind, const std::string& data_dir, const std::vector<std::string>& extra,
-               int peer_port, const std::string& name) {
-  client_port_ = FreePort();
+               int peer_port, const std::string& name, int client_port) {
+  client_port_ = client_port != 0 ? client_port : FreePort();
   if (peer_port == 0) peer_port = FreePort();
   std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
   std::string peer = "http://127.0.0.1:" + std::to_string(peer_port);
@@ -177,10 +177,24 @@ Server::~Server() { Stop(SIGKILL); }
 
 int Server::Stop(int signal) {
   if (pid_ <= 0) return exit_code_;
+  // A stopped process would only act on the signal once continued.
+  if (paused_) Resume();
   kill(pid_, signal);
   exit_code_ = WaitExit(pid_, 20);
   pid_ = -1;
   return exit_code_;
+}
+
+void Server::Pause() {
+  if (pid_ <= 0 || paused_) return;
+  kill(pid_, SIGSTOP);
+  paused_ = true;
+}
+
+void Server::Resume() {
+  if (pid_ <= 0 || !paused_) return;
+  kill(pid_, SIGCONT);
+  paused_ = false;
 }
 
 CommandResult Server::Etcdctl(const std::vector<std::string>& args, const std::string& input) const {

@@ -41,11 +41,12 @@ class Server {
  public:
   enum class Kind { kEtcpp, kEtcd };
   // Starts it with etcd's flags for a single member named `name` on free ports (the
-  // peer port given, or a free one), plus `extra` flags, and waits until it answers
-  // /health (or its process exits). Member and cluster ids follow from the name and the
-  // peer URL, so two servers given the same peer port get the same ids.
+  // peer and client ports given, or free ones), plus `extra` flags, and waits until it
+  // answers /health (or its process exits). Member and cluster ids follow from the name
+  // and the peer URL, so two servers given the same peer port get the same ids; giving
+  // the same client port too lets clients reconnect to a restarted server.
   Server(Kind kind, const std::string& data_dir, const std::vector<std::string>& extra = {},
-         int peer_port = 0, const std::string& name = "default");
+         int peer_port = 0, const std::string& name = "default", int client_port = 0);
   ~Server();
 
   bool Healthy() const { return healthy_; }
@@ -56,6 +57,10 @@ class Server {
   // Sends SIGINT (graceful) or SIGKILL and waits; returns the exit status as Run does
   // (or the status it already exited with).
   int Stop(int signal);
+  // SIGSTOP / SIGCONT: the process keeps its sockets but answers nothing, like a member
+  // stuck in a long GC pause or a swapped-out VM.
+  void Pause();
+  void Resume();
   // What the process wrote to stderr so far (its log).
   std::string Log() const;
 
@@ -65,6 +70,7 @@ class Server {
   int client_port_ = 0;
   std::string log_path_;
   bool healthy_ = false;
+  bool paused_ = false;
 };
 
 // Where our binaries are (set by CMake).

@@ -103,6 +103,9 @@ void EtcdServer::HandleReady(raft::Ready ready) {
     term_ = ready.hard_state->term();
     commit_index_ = ready.hard_state->commit();
   }
+  // ready.messages go to other members; a one-member cluster (all Bootstrap accepts
+  // until transport/ exists) has none to send.
+  ETCPP_ASSERT_MSG(ready.messages.empty(), "raft messages but no transport to send them");
   auto save_start = std::chrono::steady_clock::now();
   base::Status saved = raft_storage_->Save(ready.hard_state ? &*ready.hard_state : nullptr,
                                            ready.entries,

@@ -490,4 +490,13 @@ int Execute(Command& root, const std::vector<std::string>& args) {
   return 0;
 }
 
+std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& short_help,
+                                     RunFn run) {
+  auto command = std::make_unique<Command>();
+  command->use = use;
+  command->short_help = short_help;
+  command->run = std::move(run);
+  return command;
+}
+
 }  // namespace etcpp::ctl

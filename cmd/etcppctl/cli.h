@@ -68,6 +68,11 @@ struct Command {
   std::vector<Flag*> InheritedFlags();
 };
 
+// A command with its usage line ("get [options] <key> [range_end]"), one-line help and
+// action (none: a group that only has subcommands).
+std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& short_help,
+                                     RunFn run = {});
+
 // Parses "1m30s"-style Go durations; false when malformed.
 bool ParseGoDuration(const std::string& text, int64_t* ms);
 

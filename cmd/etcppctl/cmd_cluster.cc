@@ -13,14 +13,6 @@
 namespace etcpp::ctl {
 namespace {
 
-std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& short_help, RunFn run) {
-  auto command = std::make_unique<Command>();
-  command->use = use;
-  command->short_help = short_help;
-  command->run = std::move(run);
-  return command;
-}
-
 uint64_t MemberIdFromArg(const std::string& arg) {
   uint64_t id = 0;
   const auto [end, error] = std::from_chars(arg.data(), arg.data() + arg.size(), id, 16);

@@ -27,14 +27,6 @@ void CatchSignals() {
   std::signal(SIGTERM, OnSignal);
 }
 
-std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& short_help, RunFn run) {
-  auto command = std::make_unique<Command>();
-  command->use = use;
-  command->short_help = short_help;
-  command->run = std::move(run);
-  return command;
-}
-
 // Runs `argv` with `env` added to the environment; returns its exit status.
 int RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   const pid_t pid = fork();

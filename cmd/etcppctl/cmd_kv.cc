@@ -11,13 +11,6 @@
 namespace etcpp::ctl {
 namespace {
 
-std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& short_help) {
-  auto command = std::make_unique<Command>();
-  command->use = use;
-  command->short_help = short_help;
-  return command;
-}
-
 void GetRun(Command& c, const std::vector<std::string>& args) {
   const etcdserverpb::RangeRequest request = GetOp(c, args);
   auto client = MustClient(c);

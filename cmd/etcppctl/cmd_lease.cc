@@ -10,14 +10,6 @@
 namespace etcpp::ctl {
 namespace {
 
-std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& short_help, RunFn run) {
-  auto command = std::make_unique<Command>();
-  command->use = use;
-  command->short_help = short_help;
-  command->run = std::move(run);
-  return command;
-}
-
 int64_t LeaseFromArg(const std::string& arg) {
   int64_t id = 0;
   const auto [end, error] = std::from_chars(arg.data(), arg.data() + arg.size(), id, 16);

@@ -12,14 +12,6 @@
 namespace etcpp::ctl {
 namespace {
 
-std::unique_ptr<Command> MakeCommand(const std::string& use, const std::string& short_help, RunFn run) {
-  auto command = std::make_unique<Command>();
-  command->use = use;
-  command->short_help = short_help;
-  command->run = std::move(run);
-  return command;
-}
-
 // CRC-32C (Castagnoli), the hash etcd's snapshot status uses.
 class Crc32c {
  public:

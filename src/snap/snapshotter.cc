@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <iterator>
 
-#include "wal/crc32c.h"
+#include "base/crc32c.h"
 #include "wal/file.h"
 
 namespace etcpp::snap {
@@ -69,7 +69,7 @@ std::string EncodeSnapshotFile(const raftpb::Snapshot& snapshot) {
   ETCPP_ASSERT(serialized);
   std::string out(kMagic, sizeof kMagic);
   PutLittleEndian(&out, kFormatVersion, 4);
-  PutLittleEndian(&out, wal::crc32c::Value(body), 4);
+  PutLittleEndian(&out, base::crc32c::Value(body), 4);
   PutLittleEndian(&out, body.size(), 8);
   out += body;
   return out;
@@ -85,7 +85,7 @@ Status DecodeSnapshotFile(std::string_view contents, raftpb::Snapshot* snapshot)
   uint64_t length = GetLittleEndian(contents.data() + 16, 8);
   std::string_view body = contents.substr(kPrefixBytes);
   if (length != body.size()) return Status(Code::kCorruption, "length mismatch (truncated?)");
-  if (wal::crc32c::Value(body) != GetLittleEndian(contents.data() + 12, 4)) {
+  if (base::crc32c::Value(body) != GetLittleEndian(contents.data() + 12, 4)) {
     return Status(Code::kCorruption, "checksum mismatch");
   }
   if (!snapshot->ParseFromArray(body.data(), static_cast<int>(body.size()))) {

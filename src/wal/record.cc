@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "base/assert.h"
-#include "wal/crc32c.h"
+#include "base/crc32c.h"
 
 namespace etcpp::wal {
 namespace {
@@ -53,7 +53,7 @@ void FinishRecord(std::string* out, size_t start, RecordType type, uint32_t* crc
   char* header = out->data() + start;
   for (int i = 0; i < 4; ++i) header[4 + i] = static_cast<char>(length >> (8 * i));
   header[8] = static_cast<char>(type);
-  *crc = crc32c::Extend(*crc, header + 4, out->size() - start - 4);
+  *crc = base::crc32c::Extend(*crc, header + 4, out->size() - start - 4);
   for (int i = 0; i < 4; ++i) header[i] = static_cast<char>(*crc >> (8 * i));
 }
 
@@ -109,7 +109,7 @@ void MarkWriteEnd(std::string* out, size_t record_start, uint32_t previous_crc, 
   char* header = out->data() + record_start;
   ETCPP_ASSERT(record_start + kRecordHeaderBytes + GetU32(header + 4) == out->size());
   header[9] = static_cast<char>(header[9] | kRecordFlagWriteEnd);
-  *crc = crc32c::Extend(previous_crc, header + 4, out->size() - record_start - 4);
+  *crc = base::crc32c::Extend(previous_crc, header + 4, out->size() - record_start - 4);
   for (int i = 0; i < 4; ++i) header[i] = static_cast<char>(*crc >> (8 * i));
 }
 
@@ -158,7 +158,7 @@ DecodedRecord DecodeRecord(std::string_view buffer, uint32_t previous_crc) {
   }
   d.extent = kRecordHeaderBytes + length;
   d.write_end = (flags & kRecordFlagWriteEnd) != 0;
-  uint32_t crc = crc32c::Extend(previous_crc, p + 4, d.extent - 4);
+  uint32_t crc = base::crc32c::Extend(previous_crc, p + 4, d.extent - 4);
   if (crc != GetU32(p)) {
     d.status = DecodeStatus::kBadCrc;
     return d;

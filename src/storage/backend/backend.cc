@@ -12,7 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "storage/backend/crc32c.h"
+#include "base/crc32c.h"
 #include "storage/backend/scan.h"
 
 namespace etcpp::backend {
@@ -219,9 +219,9 @@ Result<uint32_t> Backend::Hash(const std::function<bool(Bucket, std::string_view
   if (!txn.ok()) return txn.status();
   uint32_t hash = 0;
   for (Bucket bucket : order) {
-    hash = Crc32cExtend(hash, BucketName(bucket));
+    hash = base::crc32c::Extend(hash, BucketName(bucket));
     Status walked = txn->ForEach(bucket, "", "", [&](std::string_view k, std::string_view v) {
-      if (!ignore(bucket, k)) hash = Crc32cExtend(Crc32cExtend(hash, k), v);
+      if (!ignore(bucket, k)) hash = base::crc32c::Extend(base::crc32c::Extend(hash, k), v);
       return true;
     });
     ETCPP_RETURN_IF_ERROR(walked);

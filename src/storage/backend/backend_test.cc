@@ -1,6 +1,6 @@
 // Backend tests on real LMDB files in a fresh temporary directory per test.
 #include "storage/backend/backend.h"
-#include "storage/backend/crc32c.h"
+#include "base/crc32c.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -49,8 +49,8 @@ class BackendTest : public ::testing::Test {
 };
 
 TEST(Crc32cTest, IsCastagnoli) {
-  EXPECT_EQ(Crc32cExtend(0, "123456789"), 0xe3069283u);
-  EXPECT_EQ(Crc32cExtend(Crc32cExtend(0, "1234"), "56789"), 0xe3069283u);
+  EXPECT_EQ(base::crc32c::Extend(0, "123456789"), 0xe3069283u);
+  EXPECT_EQ(base::crc32c::Extend(base::crc32c::Extend(0, "1234"), "56789"), 0xe3069283u);
 }
 
 TEST_F(BackendTest, HashWalksBucketsInNameOrder) {
@@ -63,7 +63,7 @@ TEST_F(BackendTest, HashWalksBucketsInNameOrder) {
   // alarm auth authRoles authUsers key lease members meta — bbolt's bucket order
   uint32_t want = 0;
   for (std::string name : {"alarm", "a", "2", "auth", "authRoles", "authUsers", "key", "lease", "members", "meta", "m", "1"}) {
-    want = Crc32cExtend(want, name);
+    want = base::crc32c::Extend(want, name);
   }
   EXPECT_EQ(*hash, want);
   auto ignoring = b->Hash([](Bucket bucket, std::string_view) { return bucket == Bucket::kMeta; });

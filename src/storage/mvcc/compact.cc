@@ -8,7 +8,7 @@
 // by the writer, so one pass only delays the writer. meta records the compaction as
 // scheduled and finished (etcd's keys and format) in the same batch.
 #include "base/assert.h"
-#include "storage/backend/crc32c.h"
+#include "base/crc32c.h"
 #include "storage/mvcc/store.h"
 
 namespace etcpp::mvcc {
@@ -73,7 +73,7 @@ Result<HashKVResponse> Store::HashKV(int64_t revision) {
   // revision only those a compaction at `at` would keep — unless that set is empty,
   // in which case (etcd's quirk, kept for equal hashes) nothing is skipped.
   const absl::flat_hash_set<Revision> keep = index_.Keep(at);
-  uint32_t hash = backend::Crc32cExtend(0, backend::BucketName(backend::Bucket::kKey));
+  uint32_t hash = base::crc32c::Extend(0, backend::BucketName(backend::Bucket::kKey));
   // etcd passes a negative revision through and then hashes no records at all.
   Status scanned = at < 0 ? Status::Ok() : backend_->ForEachForWrite(
       backend::Bucket::kKey, "", BucketKeyPrefix(at + 1),
@@ -86,8 +86,8 @@ Result<HashKVResponse> Store::HashKV(int64_t revision) {
         // A tombstone at the compacted revision is kept by newer etcd only; skipping it
         // keeps the hash equal to older members'.
         if (decoded.tombstone && decoded.revision.main == compact_rev_) return true;
-        hash = backend::Crc32cExtend(hash, key);
-        hash = backend::Crc32cExtend(hash, value);
+        hash = base::crc32c::Extend(hash, key);
+        hash = base::crc32c::Extend(hash, value);
         return true;
       });
   ETCPP_RETURN_IF_ERROR(scanned);

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/backend/crc32c.h"
+#include "base/crc32c.h"
 #include "storage/mvcc/revision.h"
 #include "storage/mvcc/types.h"
 
@@ -286,12 +286,12 @@ class Reference {
       }
       if (newest != nullptr && !newest->tombstone) keep.push_back(newest->revision);
     }
-    uint32_t hash = backend::Crc32cExtend(0, "key");
+    uint32_t hash = base::crc32c::Extend(0, "key");
     for (const auto& [revision, record] : records) {
       bool kept = std::find(keep.begin(), keep.end(), revision) != keep.end();
       if (revision.main <= compacted && !keep.empty() && !kept) continue;
       if (revision.main == compacted && record.first.size() == kRevisionBytes + 1) continue;
-      hash = backend::Crc32cExtend(backend::Crc32cExtend(hash, record.first), record.second);
+      hash = base::crc32c::Extend(base::crc32c::Extend(hash, record.first), record.second);
     }
     HashKVResponse out;
     out.hash = hash;

@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "storage/backend/crc32c.h"
+#include "base/crc32c.h"
 #include "storage/mvcc/test_util.h"
 
 namespace etcpp::mvcc {
@@ -327,7 +327,7 @@ TEST_F(StoreTest, RestoreRebuildsTheIndex) {
 TEST_F(StoreTest, HashKVSurvivesReopenAndSeesUncommittedWrites) {
   auto empty = store_->HashKV(0);
   ASSERT_TRUE(empty.ok());
-  EXPECT_EQ(empty->hash, backend::Crc32cExtend(0, "key"));
+  EXPECT_EQ(empty->hash, base::crc32c::Extend(0, "key"));
   EXPECT_EQ(empty->compact_revision, -1);
   Put("a", "1");
   Put("b", "2");

@@ -1,9 +1,9 @@
-#include "wal/crc32c.h"
+#include "base/crc32c.h"
 
 #include <array>
 #include <cstring>
 
-namespace etcpp::wal::crc32c {
+namespace etcpp::base::crc32c {
 namespace {
 
 constexpr uint32_t kPolynomial = 0x82F63B78u;  // Castagnoli, bit-reversed
@@ -79,4 +79,4 @@ uint32_t ExtendPortableForTesting(uint32_t crc, const void* data, size_t size) {
   return ExtendPortable(crc, static_cast<const uint8_t*>(data), size);
 }
 
-}  // namespace etcpp::wal::crc32c
+}  // namespace etcpp::base::crc32c

@@ -1,13 +1,13 @@
 // CRC32C against published vectors (RFC 3720 B.4 and the common "123456789" check), and
 // the hardware path against the table path.
-#include "wal/crc32c.h"
+#include "base/crc32c.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 
-namespace etcpp::wal::crc32c {
+namespace etcpp::base::crc32c {
 namespace {
 
 TEST(Crc32cTest, MatchesKnownVectors) {
@@ -56,4 +56,4 @@ TEST(Crc32cTest, HardwareAndPortablePathsAgree) {
 }
 
 }  // namespace
-}  // namespace etcpp::wal::crc32c
+}  // namespace etcpp::base::crc32c

@@ -35,7 +35,8 @@ base::Result<std::unique_ptr<RaftStorage>> RaftStorage::Create(const std::string
   std::unique_ptr<RaftStorage> storage(
       new RaftStorage(std::move(*wal), std::move(*snapshotter), metadata));
   storage->snapshot_ = bootstrap;
-  ETCPP_RETURN_IF_ERROR(storage->memory_.ApplySnapshot(bootstrap));
+  // A member joining a running cluster starts from nothing (index 0); raft fills its log.
+  if (meta.index() > 0) ETCPP_RETURN_IF_ERROR(storage->memory_.ApplySnapshot(bootstrap));
   storage->memory_.SetHardState(hard_state);
   return storage;
 }
@@ -54,7 +55,7 @@ base::Result<std::unique_ptr<RaftStorage>> RaftStorage::Open(const std::string& 
   std::unique_ptr<RaftStorage> storage(
       new RaftStorage(std::move(*wal), std::move(*snapshotter), replay.metadata));
   storage->snapshot_ = std::move(*snapshot);
-  ETCPP_RETURN_IF_ERROR(storage->memory_.ApplySnapshot(storage->snapshot_));
+  if (meta.index() > 0) ETCPP_RETURN_IF_ERROR(storage->memory_.ApplySnapshot(storage->snapshot_));
   ETCPP_RETURN_IF_ERROR(storage->memory_.Append(replay.entries));
   storage->memory_.SetHardState(replay.hard_state);
   return storage;

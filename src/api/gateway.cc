@@ -89,9 +89,15 @@ HttpResponse Call(const HttpRequest& http_request,
 }
 
 HttpResponse Health(const HttpRequest& request, server::EtcdServer* server) {
-  bool healthy = server->leader() != 0;
-  nlohmann::json body = {{"health", healthy ? "true" : "false"},
-                         {"reason", healthy ? "" : "RAFT NO LEADER"}};
+  // etcd's order: no leader first, then the first alarm raised.
+  std::string reason;
+  if (server->leader() == 0) {
+    reason = "RAFT NO LEADER";
+  } else if (auto alarms = server->Alarms(); !alarms.empty()) {
+    reason = "ALARM " + etcdserverpb::AlarmType_Name(alarms.front().alarm());
+  }
+  bool healthy = reason.empty();
+  nlohmann::json body = {{"health", healthy ? "true" : "false"}, {"reason", reason}};
   return Json(request, healthy ? http::status::ok : http::status::service_unavailable, body.dump());
 }
 

@@ -123,13 +123,9 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::AlarmRequest* request,
                                                     etcdserverpb::AlarmResponse* response) {
-  Call call(server_, kMaintenance, "Alarm", context);
-  if (request->action() == etcdserverpb::AlarmRequest::ACTIVATE) {
-    return call.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                    "etcpp: raising alarms is not supported yet"));
-  }
-  *response->mutable_header() = server_->Header();
-  return call.Finish(grpc::Status::OK);
+  return Call(server_, kMaintenance, "Alarm", context).Serve(response, [&](auto done) {
+    server_->Alarm(*request, std::move(done));
+  });
 }
 
 grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerContext* context,

@@ -156,14 +156,28 @@ ApplyResult Answer(Result result, base::Status* error) {
 }  // namespace
 
 ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, base::Status* error) {
+  // While NOSPACE is raised, writes that add data are refused on every member alike.
+  const bool adds = request.has_put() || (request.has_txn() && HasPut(request.txn()));
+  if (adds && NoSpaceAlarmed()) {
+    *error = base::Status(base::Code::kResourceExhausted, "etcdserver: mvcc: database space exceeded");
+    return etcdserverpb::PutResponse();
+  }
   switch (request.request_case()) {
-    case serverpb::InternalRequest::kPut:
-      return Answer<etcdserverpb::PutResponse>(store_->Put(FromWire(request.put())), error);
+    case serverpb::InternalRequest::kPut: {
+      auto result = Answer<etcdserverpb::PutResponse>(store_->Put(FromWire(request.put())), error);
+      MaybeRaiseNoSpace();
+      return result;
+    }
     case serverpb::InternalRequest::kDeleteRange:
       return Answer<etcdserverpb::DeleteRangeResponse>(
           store_->DeleteRange(FromWire(request.delete_range())), error);
-    case serverpb::InternalRequest::kTxn:
-      return Answer<etcdserverpb::TxnResponse>(store_->Txn(FromWire(request.txn())), error);
+    case serverpb::InternalRequest::kTxn: {
+      auto result = Answer<etcdserverpb::TxnResponse>(store_->Txn(FromWire(request.txn())), error);
+      if (adds) MaybeRaiseNoSpace();
+      return result;
+    }
+    case serverpb::InternalRequest::kAlarm:
+      return ApplyAlarm(request.alarm());
     case serverpb::InternalRequest::kCompaction: {
       etcdserverpb::CompactionResponse response;
       *error = store_->Compact(request.compaction().revision());

@@ -76,6 +76,12 @@ void EtcdServer::StartTransport(const std::string& snap_dir) {
     for (auto& m : Members()) *info.add_members() = std::move(m);
     return info;
   };
+  handler.learner_ready = [this](uint64_t id) {
+    peerpb::LearnerReadyResponse answer;
+    answer.set_is_leader(leader_.load() == member_id_);
+    answer.set_ready(answer.is_leader() && LearnerReady(id));
+    return answer;
+  };
   handler.round_trip = [this](uint64_t id, double seconds) {
     metrics_.PeerRoundTrip(IdHex(id), seconds);
   };
@@ -241,6 +247,7 @@ void EtcdServer::InstallSnapshot(uint64_t index) {
   applied_index_ = backend_->ConsistentIndex();
   snapshot_index_ = index;
   status = LoadMembers(false);
+  if (status.ok()) status = LoadAlarms();
   ETCPP_ASSERT_MSG(status.ok(), status.ToString().c_str());
   SyncPeers();
   // Files of snapshots raft turned down (older than this one) are of no further use.
@@ -397,12 +404,19 @@ void EtcdServer::MemberPromote(uint64_t id, Done<etcdserverpb::MemberPromoteResp
   if (!member->is_learner()) {
     return done(Error(base::Code::kFailedPrecondition, "etcdserver: can only promote a learner member"));
   }
-  // Only the leader knows how far the learner got (etcd's followers forward the call;
-  // ours do not yet).
-  if (leader_.load() != member_id_) {
-    return done(Error(base::Code::kFailedPrecondition, "etcdserver: not leader"));
+  // Only the leader knows how far the learner got; a follower asks it.
+  uint64_t leader = leader_.load();
+  bool ready = false;
+  if (leader == member_id_) {
+    ready = LearnerReady(id);
+  } else if (leader != 0) {
+    auto answer = transport_->AskLearnerReady(leader, id);
+    if (!answer.ok() || !answer->is_leader()) return done(TimedOut());
+    ready = answer->ready();
+  } else {
+    return done(TimedOut());
   }
-  if (!LearnerReady(id)) {
+  if (!ready) {
     return done(Error(base::Code::kFailedPrecondition,
                       "etcdserver: can only promote a learner member which is in sync with leader"));
   }

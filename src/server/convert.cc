@@ -139,4 +139,27 @@ bool IsReadOnly(const etcdserverpb::TxnRequest& r) {
   return only_reads(r.success()) && only_reads(r.failure());
 }
 
+bool HasPut(const etcdserverpb::TxnRequest& r) {
+  auto puts = [](const auto& ops) {
+    for (const auto& op : ops) {
+      if (op.has_request_put() || (op.has_request_txn() && HasPut(op.request_txn()))) return true;
+    }
+    return false;
+  };
+  return puts(r.success()) || puts(r.failure());
+}
+
+// The bytes a write may add to the backend, for the quota check (etcd's estimate: keys
+// and values).
+int64_t PutCost(const etcdserverpb::TxnRequest& r) {
+  int64_t cost = 0;
+  for (const auto* ops : {&r.success(), &r.failure()}) {
+    for (const auto& op : *ops) {
+      if (op.has_request_put()) cost += static_cast<int64_t>(op.request_put().key().size() + op.request_put().value().size());
+      if (op.has_request_txn()) cost += PutCost(op.request_txn());
+    }
+  }
+  return cost;
+}
+
 }  // namespace etcpp::server

@@ -20,5 +20,8 @@ void ToWire(mvcc::TxnResponse r, etcdserverpb::TxnResponse* out);
 
 // Whether a txn only reads (then it is served like a range, without a raft round).
 bool IsReadOnly(const etcdserverpb::TxnRequest& r);
+// Whether a txn may put (then NOSPACE refuses it), and the bytes its puts carry.
+bool HasPut(const etcdserverpb::TxnRequest& r);
+int64_t PutCost(const etcdserverpb::TxnRequest& r);
 
 }  // namespace etcpp::server

@@ -132,6 +132,8 @@ void EtcdServer::Range(etcdserverpb::RangeRequest request, Done<etcdserverpb::Ra
 
 void EtcdServer::Put(etcdserverpb::PutRequest request, Done<etcdserverpb::PutResponse> done) {
   if (auto status = ValidatePut(request); !status.ok()) return done(status);
+  int64_t cost = static_cast<int64_t>(request.key().size() + request.value().size());
+  if (auto status = CheckSpace(cost); !status.ok()) return done(status);
   serverpb::InternalRequest internal;
   *internal.mutable_put() = std::move(request);
   ProposeAndWait(std::move(internal), std::move(done));
@@ -161,6 +163,9 @@ void EtcdServer::Txn(etcdserverpb::TxnRequest request, Done<etcdserverpb::TxnRes
         },
         [reply](base::Status status) { (*reply)(status); });
     return;
+  }
+  if (HasPut(request)) {
+    if (auto status = CheckSpace(PutCost(request)); !status.ok()) return done(status);
   }
   serverpb::InternalRequest internal;
   *internal.mutable_txn() = std::move(request);

@@ -75,6 +75,7 @@ base::Status EtcdServer::Bootstrap() {
   ETCPP_RETURN_IF_ERROR(restart ? RestartMember(wal_dir, snap_dir) : NewMember(wal_dir, snap_dir));
   if (restart) ETCPP_RETURN_IF_ERROR(RecoverBackendFromSnapshot(snap_dir));
   ETCPP_RETURN_IF_ERROR(LoadMembers(restart));
+  ETCPP_RETURN_IF_ERROR(LoadAlarms());
   auto store = mvcc::Store::Open(backend_.get());
   if (!store.ok()) return store.status();
   store_ = std::move(*store);

@@ -55,7 +55,7 @@ using Done = std::function<void(base::Result<T>)>;
 // What applying one internal request produced, handed to its waiter.
 using ApplyResult = std::variant<etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
                                  etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse,
-                                 etcdserverpb::MemberListResponse>;
+                                 etcdserverpb::MemberListResponse, etcdserverpb::AlarmResponse>;
 
 class EtcdServer {
  public:
@@ -79,6 +79,9 @@ class EtcdServer {
   // --- Maintenance and Cluster ---
   etcdserverpb::StatusResponse Status() const;
   void HashKV(int64_t revision, Done<etcdserverpb::HashKVResponse> done);
+  // GET lists alarms; ACTIVATE and DEACTIVATE go through raft (alarms.cc).
+  void Alarm(etcdserverpb::AlarmRequest request, Done<etcdserverpb::AlarmResponse> done);
+  std::vector<etcdserverpb::AlarmMember> Alarms() const;
   // Compacts the backend file while readers carry on (LMDB's compacting copy).
   void Defragment(Done<etcdserverpb::DefragmentResponse> done);
   std::vector<serverpb::Member> Members() const;
@@ -155,6 +158,12 @@ class EtcdServer {
   void ApplyEntry(const raftpb::Entry& entry);
   ApplyResult ApplyRequest(const serverpb::InternalRequest& request, base::Status* error);
   void ReleaseReads();
+  // alarms.cc
+  base::Status LoadAlarms();
+  bool NoSpaceAlarmed() const;
+  base::Status CheckSpace(int64_t cost_bytes) const;
+  etcdserverpb::AlarmResponse ApplyAlarm(const etcdserverpb::AlarmRequest& request);
+  void MaybeRaiseNoSpace();
   // cluster.cc: membership in the apply loop.
   void ApplyConfChange(const raftpb::Entry& entry);
   base::Status ValidateConfChange(const raftpb::ConfChange& change, const serverpb::Member& member);
@@ -265,6 +274,10 @@ class EtcdServer {
   mutable std::mutex members_mu_;
   std::vector<serverpb::Member> members_;  // guarded by members_mu_
   std::set<uint64_t> removed_;             // guarded by members_mu_
+
+  mutable std::mutex alarms_mu_;
+  std::vector<etcdserverpb::AlarmMember> alarms_;  // guarded by alarms_mu_; as applied
+  std::atomic<bool> nospace_proposed_{false};
 
   std::thread raft_thread_;
   std::thread apply_thread_;

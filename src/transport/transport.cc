@@ -309,6 +309,13 @@ class Transport::Service final : public peerpb::Peer::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status LearnerReady(grpc::ServerContext* context, const peerpb::LearnerReadyRequest* request,
+                            peerpb::LearnerReadyResponse* reply) override {
+    if (auto refused = Check(context); !refused.ok()) return refused;
+    *reply = transport_->handler_.learner_ready(request->learner_id());
+    return grpc::Status::OK;
+  }
+
   grpc::Status Ping(grpc::ServerContext* context, const peerpb::Empty*, peerpb::Empty*) override {
     return Check(context);
   }
@@ -457,6 +464,26 @@ void Transport::Stop() {
   }
   peers.clear();
   for (auto& t : senders) t.join();
+}
+
+base::Result<peerpb::LearnerReadyResponse> Transport::AskLearnerReady(uint64_t to, uint64_t learner) {
+  std::vector<std::string> urls;
+  {
+    std::lock_guard lock(mu_);
+    auto it = peers_.find(to);
+    if (it != peers_.end()) urls = it->second->urls();
+  }
+  for (const auto& url : urls) {
+    auto channel = Connect(url, std::chrono::seconds(1));
+    if (!channel) continue;
+    auto context = PeerContext(cluster_id_, member_id_);
+    context->set_deadline(Deadline(std::chrono::seconds(2)));
+    peerpb::LearnerReadyRequest request;
+    request.set_learner_id(learner);
+    peerpb::LearnerReadyResponse reply;
+    if (peerpb::Peer::NewStub(channel)->LearnerReady(context.get(), request, &reply).ok()) return reply;
+  }
+  return base::Status(base::Code::kUnavailable, "leader unreachable");
 }
 
 base::Result<peerpb::ClusterInfo> Transport::FetchCluster(const std::vector<std::string>& peer_urls) {

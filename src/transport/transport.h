@@ -44,6 +44,8 @@ struct Handler {
   std::function<base::Status(const std::string& path)> copy_backend;
   // The cluster as this member knows it, for a member about to join.
   std::function<peerpb::ClusterInfo()> cluster_info;
+  // Whether learner `id` may be promoted (asked of this member when it leads).
+  std::function<peerpb::LearnerReadyResponse(uint64_t id)> learner_ready;
   // A probe's round trip to peer `id` (etcd_network_peer_round_trip_time_seconds).
   std::function<void(uint64_t id, double seconds)> round_trip;
 };
@@ -64,6 +66,10 @@ class Transport {
 
   // Queues `messages` to their peers; MSG_SNAP goes through a snapshot transfer.
   void Send(std::vector<raftpb::Message> messages);
+
+  // Asks peer `to` (the leader) whether learner `learner` may be promoted; blocks for at
+  // most a few seconds.
+  base::Result<peerpb::LearnerReadyResponse> AskLearnerReady(uint64_t to, uint64_t learner);
 
   // Closes every stream and joins the threads; later sends are dropped.
   void Stop();

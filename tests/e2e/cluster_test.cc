@@ -156,6 +156,18 @@ TEST(ClusterE2E, ThreeMembersAgreeAndNameThemselves) {
               std::string::npos)
         << list.out;
   }
+
+  // move-leader hands leadership to a follower.
+  Member* leader = cluster.Leader();
+  ASSERT_NE(leader, nullptr);
+  Member* target = leader == &cluster.members_[0] ? &cluster.members_[1] : &cluster.members_[0];
+  std::string target_id = cluster.MemberId(*target);
+  auto move = cluster.Ctl({"move-leader", target_id});
+  ASSERT_EQ(move.exit_code, 0) << move.err;
+  EXPECT_EQ(move.out, "Leadership transferred from " + cluster.MemberId(*leader) + " to " + target_id + "\n");
+  EXPECT_EQ(cluster.Leader(), target);
+  auto bad = cluster.Ctl({"move-leader", "123456"});
+  EXPECT_NE(bad.err.find("etcdserver: bad leader transferee"), std::string::npos) << bad.err;
 }
 
 TEST(ClusterE2E, LeaderKilledUnderWriteLoadLosesNoAcknowledgedWrite) {
@@ -264,7 +276,9 @@ TEST(ClusterE2E, LearnerJoinsIsPromotedAndAMemberIsRemoved) {
   ASSERT_FALSE(id.empty()) << list.out;
   Member* leader = cluster.Leader();
   ASSERT_NE(leader, nullptr);
-  auto promote = cluster.Ctl({"member", "promote", id}, leader->endpoint());
+  // Asked of a follower, which checks with the leader.
+  Member* follower = leader == &cluster.members_[0] ? &cluster.members_[1] : &cluster.members_[0];
+  auto promote = cluster.Ctl({"member", "promote", id}, follower->endpoint());
   ASSERT_EQ(promote.exit_code, 0) << promote.err;
   EXPECT_EQ(promote.out, "Member " + id + " promoted in cluster " +
                              promote.out.substr(promote.out.rfind(' ') + 1));

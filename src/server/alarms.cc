@@ -54,9 +54,13 @@ std::vector<etcdserverpb::AlarmMember> EtcdServer::Alarms() const {
 }
 
 // Before proposing a write that adds data: refused while NOSPACE is raised, or when it
-// would take the backend over its quota.
-base::Status EtcdServer::CheckSpace(int64_t cost_bytes) const {
-  if (NoSpaceAlarmed() || !backend_->CheckQuota(cost_bytes).ok()) return NoSpace();
+// would take the backend over its quota — which raises NOSPACE (etcd's quota check).
+base::Status EtcdServer::CheckSpace(int64_t cost_bytes) {
+  if (NoSpaceAlarmed()) return NoSpace();
+  if (!backend_->CheckQuota(cost_bytes).ok()) {
+    RaiseNoSpace();
+    return NoSpace();
+  }
   return base::Status::Ok();
 }
 
@@ -108,14 +112,20 @@ etcdserverpb::AlarmResponse EtcdServer::ApplyAlarm(const etcdserverpb::AlarmRequ
 // After applying a write: a member whose backend went over its quota raises NOSPACE
 // (once; the write itself stays applied on every member, as in etcd).
 void EtcdServer::MaybeRaiseNoSpace() {
-  if (backend_->CheckQuota(0).ok() || nospace_proposed_) return;
+  if (!backend_->CheckQuota(0).ok()) RaiseNoSpace();
+}
+
+void EtcdServer::RaiseNoSpace() {
+  if (nospace_proposed_.exchange(true)) return;
   {
     std::lock_guard lock(alarms_mu_);
     for (const auto& a : alarms_) {
-      if (a.alarm() == etcdserverpb::NOSPACE && a.memberid() == member_id_) return;
+      if (a.alarm() == etcdserverpb::NOSPACE && a.memberid() == member_id_) {
+        nospace_proposed_ = false;
+        return;
+      }
     }
   }
-  nospace_proposed_ = true;
   serverpb::InternalRequest internal;
   auto* alarm = internal.mutable_alarm();
   alarm->set_action(etcdserverpb::AlarmRequest::ACTIVATE);

@@ -246,6 +246,11 @@ void EtcdServer::InstallSnapshot(uint64_t index) {
   ETCPP_ASSERT_MSG(backend_->ConsistentIndex() >= index, "a snapshot's backend behind its index");
   applied_index_ = backend_->ConsistentIndex();
   snapshot_index_ = index;
+  // The leader's file may be ahead of this member's WAL (it applied more since the
+  // snapshot); the mark tells a restart that this is why, not a lost WAL.
+  status = backend_->Put(backend::Bucket::kMeta, kInstalledIndexKey, std::to_string(applied_index_.load()));
+  if (status.ok()) status = backend_->Commit();
+  ETCPP_ASSERT_MSG(status.ok(), status.ToString().c_str());
   status = LoadMembers(false);
   if (status.ok()) status = LoadAlarms();
   ETCPP_ASSERT_MSG(status.ok(), status.ToString().c_str());

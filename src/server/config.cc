@@ -1,6 +1,9 @@
 #include "server/config.h"
 
+#include <charconv>
 #include <string>
+
+#include "server/flags.h"
 
 namespace etcpp::server {
 namespace {
@@ -33,6 +36,16 @@ base::Status CheckUrls(const char* flag, const std::vector<std::string>& urls) {
 
 }  // namespace
 
+uint64_t Config::AutoCompactionRetention() const {
+  uint64_t number = 0;
+  const std::string& r = auto_compaction_retention;
+  auto [end, error] = std::from_chars(r.data(), r.data() + r.size(), number);
+  bool is_number = error == std::errc() && end == r.data() + r.size();
+  if (auto_compaction_mode == "revision") return is_number ? number : 0;
+  if (is_number) return number * 3600 * 1000;
+  return ParseDurationMs(r).value_or(0);
+}
+
 int64_t Config::BackendQuotaBytes() const {
   return quota_backend_bytes > 0 ? quota_backend_bytes : kDefaultQuotaBytes;
 }
@@ -56,6 +69,9 @@ base::Status Config::Validate() {
   }
   if (auto_compaction_mode != "periodic" && auto_compaction_mode != "revision") {
     return Invalid("unknown auto-compaction-mode \"" + auto_compaction_mode + "\"");
+  }
+  if (auto_compaction_retention != "0" && AutoCompactionRetention() == 0) {
+    return Invalid("invalid auto-compaction-retention \"" + auto_compaction_retention + "\"");
   }
   if (auth_token != "simple" && !auth_token.starts_with("jwt")) {
     return Invalid("unknown token type \"" + auth_token + "\"");

@@ -72,6 +72,10 @@ struct Config {
   // Fills the derived defaults (data dir, initial cluster) and checks etcd's rules.
   base::Status Validate();
 
+  // --auto-compaction-retention read for its mode: periodic, a duration in ms (a bare
+  // number means hours); revision, a number of revisions. 0: no auto-compaction.
+  uint64_t AutoCompactionRetention() const;
+
   // --quota-backend-bytes with 0 meaning etcd's default (2 GiB).
   int64_t BackendQuotaBytes() const;
 };

@@ -185,34 +185,6 @@ std::optional<Int> ParseInt(std::string_view s) {
   return value;
 }
 
-// Go's time.ParseDuration for non-negative values, to whole milliseconds.
-std::optional<uint64_t> ParseDurationMs(std::string_view s) {
-  static const std::pair<std::string_view, double> units[] = {
-      {"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1e3}, {"m", 6e4}, {"h", 3.6e6}};
-  if (s == "0") return 0;
-  double total = 0;
-  while (!s.empty()) {
-    size_t digits = 0;
-    while (digits < s.size() && (std::isdigit(static_cast<unsigned char>(s[digits])) || s[digits] == '.')) {
-      ++digits;
-    }
-    if (digits == 0) return std::nullopt;
-    double number = std::stod(std::string(s.substr(0, digits)));
-    s.remove_prefix(digits);
-    bool matched = false;
-    for (const auto& [unit, ms] : units) {
-      // Longest unit first matters for "ms" versus "m": "ms" is listed before "m".
-      if (s.substr(0, unit.size()) == unit) {
-        total += number * ms;
-        s.remove_prefix(unit.size());
-        matched = true;
-        break;
-      }
-    }
-    if (!matched) return std::nullopt;
-  }
-  return static_cast<uint64_t>(total);
-}
 
 std::string FormatDurationMs(uint64_t ms) {
   if (ms == 0) return "0s";
@@ -297,6 +269,35 @@ FlagError VerifyError(const std::string& message) {
 std::optional<FlagError> LoadConfigFile(const std::string& path, ParsedFlags& parsed);
 
 }  // namespace
+
+// Go's time.ParseDuration for non-negative values, to whole milliseconds.
+std::optional<uint64_t> ParseDurationMs(std::string_view s) {
+  static const std::pair<std::string_view, double> units[] = {
+      {"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1e3}, {"m", 6e4}, {"h", 3.6e6}};
+  if (s == "0") return 0;
+  double total = 0;
+  while (!s.empty()) {
+    size_t digits = 0;
+    while (digits < s.size() && (std::isdigit(static_cast<unsigned char>(s[digits])) || s[digits] == '.')) {
+      ++digits;
+    }
+    if (digits == 0) return std::nullopt;
+    double number = std::stod(std::string(s.substr(0, digits)));
+    s.remove_prefix(digits);
+    bool matched = false;
+    for (const auto& [unit, ms] : units) {
+      // Longest unit first matters for "ms" versus "m": "ms" is listed before "m".
+      if (s.substr(0, unit.size()) == unit) {
+        total += number * ms;
+        s.remove_prefix(unit.size());
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) return std::nullopt;
+  }
+  return static_cast<uint64_t>(total);
+}
 
 std::string Usage() {
   std::string out =

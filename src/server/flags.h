@@ -5,6 +5,8 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,9 @@ struct FlagError {
 // `environment` holds NAME=VALUE pairs (environ) so tests need not touch the process's.
 std::variant<ParsedFlags, FlagError> ParseFlags(const std::vector<std::string>& args,
                                                 const std::map<std::string, std::string>& environment);
+
+// Go's time.ParseDuration ("1h30m", "500ms") for non-negative values, in milliseconds.
+std::optional<uint64_t> ParseDurationMs(std::string_view s);
 
 // The text of `etcpp --help`.
 std::string Usage();

@@ -55,6 +55,16 @@ TEST(Flags, GoSyntaxVariantsAllSet) {
   EXPECT_EQ(c.initial_cluster, "n1=http://localhost:2380");
 }
 
+TEST(Flags, AutoCompactionRetentionReadsAsItsModeSays) {
+  auto retention = [](std::vector<std::string> args) {
+    return std::get<ParsedFlags>(ParseFlags(args, {})).config.AutoCompactionRetention();
+  };
+  EXPECT_EQ(retention({}), 0u);
+  EXPECT_EQ(retention({"--auto-compaction-retention", "2"}), 2u * 3600 * 1000);  // hours
+  EXPECT_EQ(retention({"--auto-compaction-retention", "1h30m"}), 90u * 60 * 1000);
+  EXPECT_EQ(retention({"--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000"}), 1000u);
+}
+
 TEST(Flags, HelpAndVersionAreActions) {
   EXPECT_EQ(std::get<ParsedFlags>(ParseFlags({"--help"}, {})).action, Action::kHelp);
   EXPECT_EQ(std::get<ParsedFlags>(ParseFlags({"-h"}, {})).action, Action::kHelp);
@@ -96,6 +106,10 @@ TEST(Flags, BadInputGetsEtcdsMessageAndExitCode) {
       {{"--listen-client-urls", "http://localhost"}, 1,
        "error verifying flags, --listen-client-urls URL address does not have the form "
        "\"host:port\": http://localhost. See 'etcpp --help'."},
+      {{"--auto-compaction-retention", "soon"}, 1,
+       "error verifying flags, invalid auto-compaction-retention \"soon\". See 'etcpp --help'."},
+      {{"--auto-compaction-mode", "revision", "--auto-compaction-retention", "1h"}, 1,
+       "error verifying flags, invalid auto-compaction-retention \"1h\". See 'etcpp --help'."},
       {{"--bcrypt-cost", "3"}, 1,
        "error verifying flags, invalid bcrypt-cost 3, must be between 4 and 31. See 'etcpp --help'."},
   };

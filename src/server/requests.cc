@@ -91,16 +91,6 @@ void EtcdServer::ExpireWaiters(std::chrono::steady_clock::time_point now) {
   }
 }
 
-template <typename Response>
-void EtcdServer::ProposeAndWait(serverpb::InternalRequest request, Done<Response> done) {
-  Propose(std::move(request), [this, done = std::move(done)](base::Result<ApplyResult> result) {
-    if (!result.ok()) return done(result.status());
-    Response response = std::get<Response>(std::move(result.value()));
-    FillHeader(response.mutable_header());
-    done(std::move(response));
-  });
-}
-
 void EtcdServer::LinearizableRead(std::function<void()> run,
                                   std::function<void(base::Status)> fail) {
   {

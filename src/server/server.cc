@@ -225,12 +225,20 @@ base::Status EtcdServer::LoadMembers(bool restart) {
   return base::Status::Ok();
 }
 
+uint64_t EtcdServer::InstalledSnapshotIndex() const {
+  auto read = backend_->Read();
+  if (!read.ok()) return 0;
+  auto value = read->Get(backend::Bucket::kMeta, kInstalledIndexKey);
+  if (!value.ok() || !value->has_value()) return 0;
+  return std::strtoull(std::string(**value).c_str(), nullptr, 10);
+}
+
 base::Status EtcdServer::CreateRaftNode() {
   uint64_t applied = backend_->ConsistentIndex();
   // The backend only ever holds entries the WAL made durable first; a backend ahead of
   // the WAL means the WAL lost acknowledged entries (or belongs to other data).
   uint64_t wal_commit = raft_storage_->memory()->hard_state().commit();
-  if (applied > wal_commit) {
+  if (applied > wal_commit && applied != InstalledSnapshotIndex()) {
     return base::Status(base::Code::kCorruption,
                         "backend of " + config_.data_dir + " is at index " + std::to_string(applied) +
                             ", ahead of the WAL's commit index " + std::to_string(wal_commit));
@@ -278,6 +286,7 @@ void EtcdServer::StartThreads() {
   }
   raft_thread_ = std::thread([this] { RaftLoop(); });
   publish_thread_ = std::thread([this] { Publish(); });
+  compactor_thread_ = std::thread([this] { Compactor(); });
 }
 
 EtcdServer::~EtcdServer() { Stop(); }
@@ -287,6 +296,11 @@ void EtcdServer::Stop() {
   raft_cv_.notify_all();
   apply_cv_.notify_all();
   if (publish_thread_.joinable()) publish_thread_.join();
+  {
+    std::lock_guard lock(compactor_mu_);  // the compactor checks stopping_ under it
+  }
+  compactor_cv_.notify_all();
+  if (compactor_thread_.joinable()) compactor_thread_.join();
   if (transport_) transport_->Stop();
   if (raft_thread_.joinable()) raft_thread_.join();
   if (apply_thread_.joinable()) apply_thread_.join();

@@ -49,6 +49,10 @@
 
 namespace etcpp::server {
 
+// Backend meta key (member-local, so outside Maintenance.Hash): the consistent index of
+// the last snapshot file installed from a leader.
+inline constexpr char kInstalledIndexKey[] = "local_installed_snapshot_index";
+
 template <typename T>
 using Done = std::function<void(base::Result<T>)>;
 
@@ -143,6 +147,7 @@ class EtcdServer {
   base::Status LoadMembers(bool restart);
   void StartTransport(const std::string& snap_dir);
   base::Status CreateRaftNode();
+  uint64_t InstalledSnapshotIndex() const;
   void StartThreads();
 
   // raft_loop.cc
@@ -158,12 +163,15 @@ class EtcdServer {
   void ApplyEntry(const raftpb::Entry& entry);
   ApplyResult ApplyRequest(const serverpb::InternalRequest& request, base::Status* error);
   void ReleaseReads();
+  // compactor.cc: its own thread.
+  void Compactor();
   // alarms.cc
   base::Status LoadAlarms();
   bool NoSpaceAlarmed() const;
-  base::Status CheckSpace(int64_t cost_bytes) const;
+  base::Status CheckSpace(int64_t cost_bytes);
   etcdserverpb::AlarmResponse ApplyAlarm(const etcdserverpb::AlarmRequest& request);
   void MaybeRaiseNoSpace();
+  void RaiseNoSpace();
   // cluster.cc: membership in the apply loop.
   void ApplyConfChange(const raftpb::Entry& entry);
   base::Status ValidateConfChange(const raftpb::ConfChange& change, const serverpb::Member& member);
@@ -282,6 +290,19 @@ class EtcdServer {
   std::thread raft_thread_;
   std::thread apply_thread_;
   std::thread publish_thread_;
+  std::thread compactor_thread_;
+  std::mutex compactor_mu_;
+  std::condition_variable compactor_cv_;
 };
+
+template <typename Response>
+void EtcdServer::ProposeAndWait(serverpb::InternalRequest request, Done<Response> done) {
+  Propose(std::move(request), [this, done = std::move(done)](base::Result<ApplyResult> result) {
+    if (!result.ok()) return done(result.status());
+    Response response = std::get<Response>(std::move(result.value()));
+    FillHeader(response.mutable_header());
+    done(std::move(response));
+  });
+}
 
 }  // namespace etcpp::server

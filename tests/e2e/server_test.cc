@@ -213,6 +213,63 @@ TEST(Gateway, JsonCallsHealthVersionAndMalformedBodies) {
 }
 
 // etcd's metric names, so dashboards made for etcd work.
+// Over --quota-backend-bytes the member raises NOSPACE: writes that add data are refused
+// with etcd's error, reads and deletes pass, /health says why; after compaction, defrag
+// and `alarm disarm` writes work again — and nothing written before is lost.
+TEST(Alarm, NoSpaceRefusesWritesUntilDisarmed) {
+  TempDir dir;
+  Server server(Server::Kind::kEtcpp, dir.path() + "/member", {"--quota-backend-bytes", "400000"});
+  ASSERT_TRUE(server.Healthy()) << server.Log();
+  std::string value(20000, 'v');
+  int written = 0;
+  CommandResult put;
+  for (; written < 200; ++written) {
+    put = server.Etcdctl({"put", "big" + std::to_string(written), value});
+    if (put.exit_code != 0) break;
+  }
+  ASSERT_LT(written, 200) << "quota never reached";
+  EXPECT_NE(put.err.find("Error: etcdserver: mvcc: database space exceeded"), std::string::npos) << put.err;
+  auto alarms = server.Etcdctl({"alarm", "list"});
+  EXPECT_NE(alarms.out.find("alarm:NOSPACE"), std::string::npos) << alarms.out << alarms.err;
+  EXPECT_NE(server.Etcdctl({"put", "small", "x"}).err.find("database space exceeded"), std::string::npos);
+  EXPECT_EQ(server.Etcdctl({"get", "big0", "--print-value-only"}).out, value + "\n");
+  EXPECT_EQ(e2e::Run({"curl", "-s", server.url() + "/health"}).out,
+            R"({"health":"false","reason":"ALARM NOSPACE"})");
+
+  ASSERT_EQ(server.Etcdctl({"del", "big", "--prefix"}).exit_code, 0);
+  auto status = server.Etcdctl({"endpoint", "status", "-w", "fields"});
+  std::smatch revision;
+  ASSERT_TRUE(std::regex_search(status.out, revision, std::regex("\"Revision\" : (\\d+)")));
+  ASSERT_EQ(server.Etcdctl({"compaction", revision[1]}).exit_code, 0);
+  ASSERT_EQ(server.Etcdctl({"defrag"}).exit_code, 0);
+  auto disarm = server.Etcdctl({"alarm", "disarm"});
+  EXPECT_NE(disarm.out.find("alarm:NOSPACE"), std::string::npos) << disarm.out << disarm.err;
+  EXPECT_EQ(server.Etcdctl({"alarm", "list"}).out, "");
+  EXPECT_EQ(server.Etcdctl({"put", "small", "x"}).out, "OK\n");
+  EXPECT_EQ(e2e::Run({"curl", "-s", server.url() + "/health"}).out, R"({"health":"true","reason":""})");
+}
+
+// --auto-compaction-mode periodic with a 2 s retention: within a few seconds history
+// older than 2 s is compacted by the leader through raft.
+TEST(AutoCompaction, PeriodicCompactsHistoryOlderThanTheRetention) {
+  TempDir dir;
+  Server server(Server::Kind::kEtcpp, dir.path() + "/member",
+                {"--auto-compaction-mode", "periodic", "--auto-compaction-retention", "2s"});
+  ASSERT_TRUE(server.Healthy()) << server.Log();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(server.Etcdctl({"put", "k", std::to_string(i)}).exit_code, 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  CommandResult old;
+  while (std::chrono::steady_clock::now() < deadline) {
+    old = server.Etcdctl({"get", "k", "--rev", "2"});
+    if (old.exit_code != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_NE(old.err.find("Error: etcdserver: mvcc: required revision has been compacted"), std::string::npos)
+      << old.out << old.err;
+  EXPECT_NE(server.Log().find("completed auto compaction"), std::string::npos);
+  EXPECT_EQ(server.Etcdctl({"get", "k", "--print-value-only"}).out, "4\n");
+}
+
 TEST(Metrics, EtcdsNamesAreServedOnTheClientAndMetricsPorts) {
   TempDir dir;
   int metrics_port = FreePort();

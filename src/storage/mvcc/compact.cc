@@ -51,7 +51,10 @@ Status Store::CompactLocked(int64_t revision) {
 Result<HashKVResponse> Store::Hash() {
   ETCPP_RETURN_IF_ERROR(Commit());
   auto hash = backend_->Hash([](backend::Bucket bucket, std::string_view key) {
-    return bucket == backend::Bucket::kMeta && (key == "consistent_index" || key == "term");
+    // Member-local bookkeeping differs between members by design: consistent_index,
+    // term, and whatever the server keeps under "local_".
+    return bucket == backend::Bucket::kMeta &&
+           (key == "consistent_index" || key == "term" || key.starts_with("local_"));
   });
   if (!hash.ok()) return hash.status();
   HashKVResponse response;

@@ -1,12 +1,17 @@
 // WatchService — see watch_service.h.
 //
-// Threads: gRPC runs the reactions (OnReadDone, OnWriteDone, OnCancel, OnDone); the
-// watchable store calls Pump from the writer or syncer thread when the stream's queue
-// stops being empty. `mu_` (recursive: gRPC may run OnWriteDone inside StartWrite)
-// serialises the writing side; it is taken after the watchable store's lock, never
-// before it, so requests are handed to the WatchStream without holding it.
+// Threads: gRPC runs the reactions (OnReadDone, OnWriteDone, OnCancel, OnDone). When a
+// stream's queue stops being empty the watchable store calls on_ready on its writer or
+// syncer thread; that only posts a Pump to the service's pool, so converting and
+// writing responses for many streams never holds up the apply loop. `mu_` (recursive:
+// gRPC may run OnWriteDone inside StartWrite) serialises the writing side; requests are
+// handed to the WatchStream without holding it. The reactor is deleted by whichever of
+// OnDone and the last posted Pump ends last (`refs_`).
 #include "api/watch_service.h"
 
+#include <boost/asio/post.hpp>
+
+#include <atomic>
 #include <deque>
 #include <mutex>
 
@@ -46,9 +51,9 @@ namespace {
 
 class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchResponse> {
  public:
-  WatchReactor(server::EtcdServer* server, size_t fragment_bytes)
-      : server_(server), fragment_bytes_(fragment_bytes) {
-    stream_ = server_->NewWatchStream([this] { Pump(); });
+  WatchReactor(server::EtcdServer* server, size_t fragment_bytes, boost::asio::thread_pool* pool)
+      : server_(server), fragment_bytes_(fragment_bytes), pool_(pool) {
+    stream_ = server_->NewWatchStream([this] { SchedulePump(); });
     StartRead(&request_);
   }
 
@@ -83,9 +88,10 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
   }
 
   void OnDone() override {
-    // Waits for a Pump the store may be running (it returns at once: finish requested).
+    // After this no on_ready can come; a Pump already posted returns at once (finish
+    // requested) and the last one out deletes.
     stream_.reset();
-    delete this;
+    Release();
   }
 
  private:
@@ -121,6 +127,20 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
       case WatchRequest::REQUEST_UNION_NOT_SET:
         break;  // etcd ignores what it does not know
     }
+  }
+
+  void SchedulePump() {
+    if (pump_posted_.exchange(true)) return;
+    ++refs_;
+    boost::asio::post(*pool_, [this] {
+      pump_posted_ = false;
+      Pump();
+      Release();
+    });
+  }
+
+  void Release() {
+    if (--refs_ == 0) delete this;
   }
 
   // Writes the next response if none is in flight.
@@ -159,7 +179,10 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
 
   server::EtcdServer* const server_;
   const size_t fragment_bytes_;
+  boost::asio::thread_pool* const pool_;
   std::unique_ptr<mvcc::WatchStream> stream_;
+  std::atomic<int> refs_{1};  // gRPC's (until OnDone) plus one per posted Pump
+  std::atomic<bool> pump_posted_{false};
   WatchRequest request_;  // reading side only
 
   std::recursive_mutex mu_;
@@ -174,7 +197,7 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
 }  // namespace
 
 grpc::ServerBidiReactor<WatchRequest, WatchResponse>* WatchService::Watch(grpc::CallbackServerContext*) {
-  return new WatchReactor(server_, fragment_bytes_);
+  return new WatchReactor(server_, fragment_bytes_, &pool_);
 }
 
 }  // namespace etcpp::api

@@ -7,6 +7,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "server/server.h"
 
@@ -24,6 +26,8 @@ class WatchService final : public etcdserverpb::Watch::CallbackService {
  private:
   server::EtcdServer* server_;
   size_t fragment_bytes_;
+  // Converts and writes responses off the watchable store's threads (watch_service.cc).
+  boost::asio::thread_pool pool_{2};
 };
 
 // etcd's sendFragments: a response of at least `limit` bytes with two or more events is

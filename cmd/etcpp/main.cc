@@ -67,13 +67,14 @@ int Serve(const etcpp::server::Config& config) {
 
   std::vector<std::unique_ptr<etcpp::api::ClientListener>> listeners;
   auto gateway = etcpp::api::MakeGateway(server->get());
+  auto streaming = etcpp::api::MakeStreamingGateway(server->get());
   // --listen-metrics-urls serve the same HTTP endpoints (/metrics, /health, …) apart
   // from client traffic, so scrapers need not reach the client port.
   std::vector<std::pair<std::string, const char*>> urls;
   for (const auto& url : config.listen_client_urls) urls.emplace_back(url, "serving client traffic");
   for (const auto& url : config.listen_metrics_urls) urls.emplace_back(url, "serving metrics");
   for (const auto& [url, what] : urls) {
-    auto listener = etcpp::api::ClientListener::Start(url, grpc_server.get(), gateway);
+    auto listener = etcpp::api::ClientListener::Start(url, grpc_server.get(), gateway, 2, streaming);
     if (!listener.ok()) {
       Log(LogLevel::kFatal, "failed to listen", {{"address", url}, {"error", listener.status().message()}});
       (*server)->Stop();

@@ -54,7 +54,7 @@ int Serve(const etcpp::server::Config& config) {
   etcpp::api::KvService kv(server->get());
   etcpp::api::MaintenanceService maintenance(server->get());
   etcpp::api::ClusterService cluster(server->get());
-  etcpp::api::WatchService watch(server->get(), config.max_request_bytes);
+  etcpp::api::WatchService watch(server->get(), config.max_request_bytes + 512 * 1024);
   grpc::ServerBuilder builder;
   // etcd's limit on a request, plus room for gRPC's framing.
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_request_bytes + 512 * 1024));

@@ -16,7 +16,8 @@ namespace etcpp::api {
 
 class WatchService final : public etcdserverpb::Watch::CallbackService {
  public:
-  // `fragment_bytes` is etcd's --max-request-bytes: the size fragments stay under.
+  // `fragment_bytes`: the size fragments stay under; etcd's is --max-request-bytes plus
+  // its 512 KiB allowance for gRPC's framing.
   WatchService(server::EtcdServer* server, size_t fragment_bytes)
       : server_(server), fragment_bytes_(fragment_bytes) {}
 

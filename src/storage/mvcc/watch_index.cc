@@ -72,7 +72,7 @@ void WatcherIndex::Add(Watcher* w) {
       ++prefix_lengths_[w->key.size()];
       break;
     case WatchRangeKind::kRange:
-      Link(ranges_, w);
+      ranges_.Insert(w);
       break;
   }
   ++size_;
@@ -91,7 +91,7 @@ void WatcherIndex::Remove(Watcher* w) {
       break;
     }
     case WatchRangeKind::kRange:
-      Unlink(ranges_, w);
+      ranges_.Erase(w);
       break;
   }
   --size_;
@@ -102,7 +102,7 @@ std::vector<Watcher*> WatcherIndex::All() const {
   all.reserve(size_);
   for (const auto& [key, head] : keys_) Walk(head, [&](Watcher* w) { all.push_back(w); });
   for (const auto& [key, head] : prefixes_) Walk(head, [&](Watcher* w) { all.push_back(w); });
-  for (const auto& [key, head] : ranges_) Walk(head, [&](Watcher* w) { all.push_back(w); });
+  ranges_.ForEach([&](Watcher* w) { all.push_back(w); });
   return all;
 }
 

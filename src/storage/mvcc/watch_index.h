@@ -5,11 +5,10 @@
 //   - prefixes (range_end is the key's prefix end, as `--prefix` sends): a hash map
 //     prefix → watchers, probed once per distinct prefix length in the group
 //     (a key "a/b/c" with prefixes of lengths {2, 4} watched costs two lookups);
-//   - other ranges [key, end) and open ranges (end "\0"): an ordered map by start key,
-//     walked up to the changed key. Clients rarely send these; their cost grows with
-//     how many start at or below the key.
-// Watchers with the same key/prefix/start form an intrusive doubly-linked list, so
-// adding and removing one is O(1) after the map lookup, however many share it.
+//   - other ranges [key, end) and open ranges (end "\0"): an interval tree
+//     (watch_range_tree.h), O(log n + matches).
+// Watchers with the same key or prefix form an intrusive doubly-linked list, so adding
+// and removing one is O(1) after the map lookup, however many share it.
 //
 // Not thread-safe: the WatchableStore's mutex guards it.
 #pragma once
@@ -20,36 +19,12 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "storage/mvcc/watch_range_tree.h"
+#include "storage/mvcc/watcher.h"
 
 namespace etcpp::mvcc {
-
-class WatchStream;
-
-enum class WatchRangeKind { kKey, kPrefix, kRange };
-
-struct Watcher {
-  int64_t id = 0;
-  WatchStream* stream = nullptr;
-  std::string key;
-  std::string end;  // kPrefix/kRange: the range end; kRange with empty end: every key >= key
-  WatchRangeKind kind = WatchRangeKind::kKey;
-  bool prev_kv = false;
-  bool filter_put = false;
-  bool filter_delete = false;
-  bool progress_notify = false;
-  bool sent_since_progress = false;  // events went out since the last progress tick
-  bool synced = false;
-  // The first revision not yet delivered. For a synced watcher only a future start
-  // revision matters (the live revisions below it are skipped).
-  int64_t next_rev = 0;
-  Watcher* prev = nullptr;  // the list of watchers sharing a map entry
-  Watcher* next = nullptr;
-
-  bool Matches(std::string_view k) const;
-};
 
 // Classifies a range as etcd's watch request sends it (after "" → "\0" for the key):
 // end empty → one key; "\0" → every key >= key; the prefix end of key → a prefix.
@@ -73,11 +48,7 @@ class WatcherIndex {
       if (length > key.size()) break;
       if (auto it = prefixes_.find(View(key.substr(0, length))); it != prefixes_.end()) Walk(it->second, fn);
     }
-    for (auto it = ranges_.begin(); it != ranges_.end() && it->first <= key; ++it) {
-      for (Watcher* w = it->second; w != nullptr; w = w->next) {
-        if (w->Matches(key)) fn(w);
-      }
-    }
+    ranges_.Stab(key, fn);
   }
 
   // Every watcher, in no particular order.
@@ -99,7 +70,7 @@ class WatcherIndex {
   Heads keys_;
   Heads prefixes_;
   std::map<size_t, size_t> prefix_lengths_;  // length → prefix watchers of that length
-  absl::btree_map<std::string, Watcher*> ranges_;
+  RangeTree ranges_;
   size_t size_ = 0;
 };
 

@@ -76,5 +76,35 @@ TEST(WatchIndex, RemovingOneOfManyOnAKeyKeepsTheOthers) {
   EXPECT_TRUE(Matches(index, "p1").empty());
 }
 
+// The interval tree against a plain scan, on many random ranges added and removed.
+TEST(WatchIndex, RangeTreeFindsWhatAScanFinds) {
+  WatcherIndex index;
+  std::vector<std::unique_ptr<Watcher>> live;
+  uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1103515245 + 12345, (seed >> 8) % 26; };
+  auto key = [&] { return std::string(1, static_cast<char>('a' + next())); };
+  for (int round = 0; round < 2000; ++round) {
+    if (!live.empty() && next() < 10) {
+      size_t i = next() % live.size();
+      index.Remove(live[i].get());
+      live.erase(live.begin() + static_cast<long>(i));
+    } else {
+      std::string from = key(), to = next() < 4 ? std::string(1, '\0') : key() + "z";
+      if (to != std::string(1, '\0') && to <= from) std::swap(from, to);
+      if (from == to) to += "z";
+      live.push_back(Make(round, from, to));
+      index.Add(live.back().get());
+    }
+    std::string probe = key() + (next() < 13 ? "m" : "");
+    std::vector<int64_t> expected;
+    for (const auto& w : live) {
+      if (w->Matches(probe)) expected.push_back(w->id);
+    }
+    std::sort(expected.begin(), expected.end());
+    ASSERT_EQ(Matches(index, probe), expected) << "round " << round << " probe " << probe;
+  }
+  EXPECT_EQ(index.All().size(), live.size());
+}
+
 }  // namespace
 }  // namespace etcpp::mvcc

@@ -13,9 +13,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -29,7 +29,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int64_t NowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
 
 long RssKiB(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -47,7 +50,8 @@ struct Totals {
 };
 
 // One stream with `watchers` watchers on the bench key; records each event's latency.
-class Reader final : public grpc::ClientBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
+class Reader final
+    : public grpc::ClientBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
  public:
   Reader(etcdserverpb::Watch::Stub* stub, int watchers, Totals* totals)
       : to_create_(watchers), totals_(totals) {
@@ -65,7 +69,8 @@ class Reader final : public grpc::ClientBidiReactor<etcdserverpb::WatchRequest, 
     if (response_.created()) ++totals_->created;
     if (response_.events_size() > 0) {
       const int64_t now = NowNs();
-      for (const auto& e : response_.events()) latencies_.push_back(now - std::stoll(e.kv().value()));
+      for (const auto& e : response_.events())
+        latencies_.push_back(now - std::stoll(e.kv().value()));
       totals_->events += response_.events_size();
       totals_->last_event_ns = now;
     }
@@ -114,7 +119,8 @@ void RunOne(const char* name, etcpp::e2e::Server& server, int watchers, int puts
   for (int i = 0; i < kChannels; ++i) {
     grpc::ChannelArguments args;
     args.SetInt("bench-channel", i);  // distinct channels, distinct connections
-    channels.push_back(grpc::CreateCustomChannel(server.endpoint(), grpc::InsecureChannelCredentials(), args));
+    channels.push_back(
+        grpc::CreateCustomChannel(server.endpoint(), grpc::InsecureChannelCredentials(), args));
     stubs.push_back(etcdserverpb::Watch::NewStub(channels.back()));
   }
   auto kv = etcdserverpb::KV::NewStub(channels[0]);
@@ -127,7 +133,8 @@ void RunOne(const char* name, etcpp::e2e::Server& server, int watchers, int puts
     readers.push_back(std::make_unique<Reader>(stubs[s % kChannels].get(), mine, &totals));
   }
   if (!WaitFor([&] { return totals.created.load() >= watchers; }, 600)) {
-    std::printf("%s: only %lld of %d watchers created\n", name, (long long)totals.created.load(), watchers);
+    std::printf("%s: only %lld of %d watchers created\n", name, (long long)totals.created.load(),
+                watchers);
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));  // let the server's allocations settle
   const long rss_idle = RssKiB(server.pid());
@@ -143,17 +150,22 @@ void RunOne(const char* name, etcpp::e2e::Server& server, int watchers, int puts
   }
   const int64_t expected = static_cast<int64_t>(watchers) * puts;
   if (!WaitFor([&] { return totals.events.load() >= expected; }, 600)) {
-    std::printf("%s: only %lld of %lld events arrived\n", name, (long long)totals.events.load(), (long long)expected);
+    std::printf("%s: only %lld of %lld events arrived\n", name, (long long)totals.events.load(),
+                (long long)expected);
   }
   const double seconds = (totals.last_event_ns.load() - start) / 1e9;
   for (auto& r : readers) r->Stop();
   std::vector<int64_t> all;
   for (auto& r : readers) all.insert(all.end(), r->latencies().begin(), r->latencies().end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[static_cast<size_t>(p * (all.size() - 1))] / 1e6; };
-  std::printf("%-6s watchers=%-7d streams=%-5d events/s=%-10.0f p50=%.2fms p99=%.2fms rss_per_idle_watcher=%.0fB\n",
-              name, watchers, streams, totals.events.load() / seconds, pct(0.5), pct(0.99),
-              (rss_idle - rss_before) * 1024.0 / watchers);
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : all[static_cast<size_t>(p * (all.size() - 1))] / 1e6;
+  };
+  std::printf(
+      "%-6s watchers=%-7d streams=%-5d events/s=%-10.0f p50=%.2fms p99=%.2fms "
+      "rss_per_idle_watcher=%.0fB\n",
+      name, watchers, streams, totals.events.load() / seconds, pct(0.5), pct(0.99),
+      (rss_idle - rss_before) * 1024.0 / watchers);
   std::fflush(stdout);
 }
 

@@ -9,9 +9,8 @@
 // OnDone and the last posted Pump ends last (`refs_`).
 #include "api/watch_service.h"
 
-#include <boost/asio/post.hpp>
-
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <deque>
 #include <mutex>
 
@@ -154,7 +153,8 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
       const bool split = fragmenting_.contains(next->watch_id);
       WatchResponse wire = server_->WatchResponseToWire(std::move(*next));
       if (split) {
-        for (auto& part : SplitWatchResponse(std::move(wire), fragment_bytes_)) outbox_.push_back(std::move(part));
+        for (auto& part : SplitWatchResponse(std::move(wire), fragment_bytes_))
+          outbox_.push_back(std::move(part));
       } else {
         outbox_.push_back(std::move(wire));
       }
@@ -196,7 +196,8 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
 
 }  // namespace
 
-grpc::ServerBidiReactor<WatchRequest, WatchResponse>* WatchService::Watch(grpc::CallbackServerContext*) {
+grpc::ServerBidiReactor<WatchRequest, WatchResponse>* WatchService::Watch(
+    grpc::CallbackServerContext*) {
   return new WatchReactor(server_, fragment_bytes_, &pool_);
 }
 

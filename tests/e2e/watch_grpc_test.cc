@@ -14,13 +14,15 @@ namespace etcpp::e2e {
 namespace {
 
 std::string Describe(const etcdserverpb::WatchResponse& r) {
-  std::string out = "id=" + std::to_string(r.watch_id()) + " rev=" + std::to_string(r.header().revision());
+  std::string out =
+      "id=" + std::to_string(r.watch_id()) + " rev=" + std::to_string(r.header().revision());
   if (r.created()) out += " created";
   if (r.canceled()) out += " canceled";
   if (r.fragment()) out += " fragment";
   if (r.compact_revision() != 0) out += " compact=" + std::to_string(r.compact_revision());
   if (!r.cancel_reason().empty()) out += " reason=\"" + r.cancel_reason() + "\"";
-  for (const auto& e : r.events()) out += " " + e.kv().key() + "@" + std::to_string(e.kv().mod_revision());
+  for (const auto& e : r.events())
+    out += " " + e.kv().key() + "@" + std::to_string(e.kv().mod_revision());
   return out + "\n";
 }
 
@@ -97,7 +99,8 @@ class Session {
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>> stream_;
+  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
+      stream_;
 };
 
 std::string Transcript(const Server& server) {

@@ -18,8 +18,9 @@ namespace {
 // Runs `script` with $E set to etcdctl against `server`, in a scratch directory.
 std::string RunScript(const Server& server, const std::string& script) {
   TempDir dir;
-  CommandResult r = Run({"sh", "-c", "cd " + dir.path() + " && " + script}, "",
-                        {{"ETCDCTL_API", "3"}, {"E", "etcdctl --endpoints " + server.endpoint()}}, 120);
+  CommandResult r =
+      Run({"sh", "-c", "cd " + dir.path() + " && " + script}, "",
+          {{"ETCDCTL_API", "3"}, {"E", "etcdctl --endpoints " + server.endpoint()}}, 120);
   std::string out = r.out + r.err + "[exit " + std::to_string(r.exit_code) + "]\n";
   return std::regex_replace(out, std::regex(server.endpoint()), "ENDPOINT");
 }
@@ -91,7 +92,8 @@ class WatchSideBySide : public ::testing::Test {
  protected:
   // `must_show`: text the session must print, so that two servers failing the same
   // way (no events at all) do not pass.
-  void ExpectSame(std::string (*session)(const Server&), const std::vector<std::string>& must_show) {
+  void ExpectSame(std::string (*session)(const Server&),
+                  const std::vector<std::string>& must_show) {
     TempDir dir;
     int peer_port = FreePort();
     Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", {}, peer_port);
@@ -102,7 +104,8 @@ class WatchSideBySide : public ::testing::Test {
     ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
     std::string actual = session(etcpp);
     EXPECT_EQ(actual, expected) << "etcpp's log:\n" << etcpp.Log();
-    for (const auto& text : must_show) EXPECT_NE(actual.find(text), std::string::npos) << text << " in\n" << actual;
+    for (const auto& text : must_show)
+      EXPECT_NE(actual.find(text), std::string::npos) << text << " in\n" << actual;
   }
 };
 
@@ -111,7 +114,8 @@ TEST_F(WatchSideBySide, KeyPrefixRangeHistoryPrevKvJsonInteractive) {
 }
 
 TEST_F(WatchSideBySide, CompactedRevisionAndEmptyRangeAreRefusedAsEtcdDoes) {
-  ExpectSame(Refusals, {"required revision has been compacted", "watcher range is empty", "PUT\nr\n3"});
+  ExpectSame(Refusals,
+             {"required revision has been compacted", "watcher range is empty", "PUT\nr\n3"});
 }
 
 TEST_F(WatchSideBySide, JsonGatewayStreamsWatchResponses) {

@@ -256,7 +256,8 @@ void WatchableStore::SyncLoop() {
   auto next_progress = std::chrono::steady_clock::now() + config_.progress_interval;
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    sync_cv_.wait_for(lock, config_.sync_interval, [&] { return sync_wanted_.load() || stopping_; });
+    sync_cv_.wait_for(lock, config_.sync_interval,
+                      [&] { return sync_wanted_.load() || stopping_; });
     sync_wanted_ = false;
     if (stopping_) break;
     lock.unlock();

@@ -50,14 +50,15 @@
 namespace etcpp::mvcc {
 
 // etcd's error texts (mvcc package) for a refused watch create.
-inline constexpr const char* kErrWatcherDuplicateId = "mvcc: duplicate watch ID provided on the WatchStream";
+inline constexpr const char* kErrWatcherDuplicateId =
+    "mvcc: duplicate watch ID provided on the WatchStream";
 inline constexpr const char* kErrEmptyWatcherRange = "mvcc: watcher range is empty";
 
 // etcd's WatchCreateRequest, field for field.
 struct WatchRequest {
-  int64_t watch_id = 0;  // 0: the stream picks the lowest unused id (etcd's AutoWatchID)
-  std::string key;       // empty: "\0", as etcd
-  std::string range_end; // empty: just key; "\0": every key >= key
+  int64_t watch_id = 0;        // 0: the stream picks the lowest unused id (etcd's AutoWatchID)
+  std::string key;             // empty: "\0", as etcd
+  std::string range_end;       // empty: just key; "\0": every key >= key
   int64_t start_revision = 0;  // 0: after the current revision
   bool prev_kv = false;
   bool progress_notify = false;
@@ -78,10 +79,12 @@ struct WatchResponse {
 };
 
 struct WatchConfig {
-  size_t stream_events_max = 1024;         // queued events per stream before watchers fall behind
-  int64_t catch_up_revisions_max = 1000;   // revisions one history read covers (etcd's watchBatchMaxRevs)
-  std::chrono::milliseconds sync_interval{100};       // syncer's idle wake-up
-  std::chrono::milliseconds progress_interval{600000};  // --experimental-watch-progress-notify-interval
+  size_t stream_events_max = 1024;  // queued events per stream before watchers fall behind
+  int64_t catch_up_revisions_max =
+      1000;  // revisions one history read covers (etcd's watchBatchMaxRevs)
+  std::chrono::milliseconds sync_interval{100};  // syncer's idle wake-up
+  std::chrono::milliseconds progress_interval{
+      600000};  // --experimental-watch-progress-notify-interval
 };
 
 class WatchableStore;
@@ -163,11 +166,11 @@ class WatchableStore {
   const WatchConfig config_;
 
   mutable std::mutex mu_;
-  int64_t notified_rev_;                     // guarded by mu_
-  WatcherIndex synced_;                      // guarded by mu_
-  WatcherIndex unsynced_;                    // guarded by mu_
+  int64_t notified_rev_;                       // guarded by mu_
+  WatcherIndex synced_;                        // guarded by mu_
+  WatcherIndex unsynced_;                      // guarded by mu_
   absl::flat_hash_set<WatchStream*> streams_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
+  bool stopping_ = false;                      // guarded by mu_
   // Set without mu_ (Take may run inside an on_ready callback, under mu_); a missed
   // notification costs at most one sync_interval.
   std::atomic<bool> sync_wanted_{false};

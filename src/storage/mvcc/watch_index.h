@@ -46,7 +46,8 @@ class WatcherIndex {
     if (auto it = keys_.find(View(key)); it != keys_.end()) Walk(it->second, fn);
     for (const auto& [length, count] : prefix_lengths_) {
       if (length > key.size()) break;
-      if (auto it = prefixes_.find(View(key.substr(0, length))); it != prefixes_.end()) Walk(it->second, fn);
+      if (auto it = prefixes_.find(View(key.substr(0, length))); it != prefixes_.end())
+        Walk(it->second, fn);
     }
     ranges_.Stab(key, fn);
   }
@@ -57,7 +58,9 @@ class WatcherIndex {
  private:
   using Heads = absl::flat_hash_map<std::string, Watcher*>;
   // Debian's Abseil has its own string_view type, which its string hash takes.
-  static absl::string_view View(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+  static absl::string_view View(std::string_view s) {
+    return absl::string_view(s.data(), s.size());
+  }
   template <typename Fn>
   static void Walk(Watcher* head, Fn&& fn) {
     for (Watcher* w = head; w != nullptr; w = w->next) fn(w);

@@ -64,9 +64,9 @@ TEST(WatchIndex, RemovingOneOfManyOnAKeyKeepsTheOthers) {
   for (int64_t i = 0; i < 5; ++i) ws.push_back(Make(i, "k", ""));
   for (int64_t i = 0; i < 5; ++i) ws.push_back(Make(10 + i, "p", "q"));
   for (auto& w : ws) index.Add(w.get());
-  index.Remove(ws[2].get());   // middle
-  index.Remove(ws[4].get());   // head (last added)
-  index.Remove(ws[0].get());   // tail
+  index.Remove(ws[2].get());  // middle
+  index.Remove(ws[4].get());  // head (last added)
+  index.Remove(ws[0].get());  // tail
   index.Remove(ws[9].get());
   EXPECT_EQ(Matches(index, "k"), (std::vector<int64_t>{1, 3}));
   EXPECT_EQ(Matches(index, "p1"), (std::vector<int64_t>{10, 11, 12, 13}));

@@ -69,8 +69,9 @@ void RangeTree::Erase(Watcher* w) {
   Node *left, *rest, *self, *right;
   Split(root_, w, false, &left, &rest);
   Split(rest, w, true, &self, &right);
-  ETCPP_ASSERT_MSG(self != nullptr && self->w == w && self->left == nullptr && self->right == nullptr,
-                   "watcher missing from the range tree");
+  ETCPP_ASSERT_MSG(
+      self != nullptr && self->w == w && self->left == nullptr && self->right == nullptr,
+      "watcher missing from the range tree");
   delete self;
   root_ = Merge(left, right);
 }

@@ -74,10 +74,10 @@ TEST_F(WatchTest, LiveEventsReachKeyPrefixAndRangeWatchers) {
   EXPECT_EQ(Watch(s, {.key = "a"}), 0);
   EXPECT_EQ(Watch(s, {.key = "p/", .range_end = "p0"}), 1);
   EXPECT_EQ(Watch(s, {.key = "x", .range_end = std::string(1, '\0')}), 2);
-  Put("a", "1");      // rev 2 → watcher 0
-  Put("p/q", "2");    // rev 3 → watcher 1
-  Put("b", "3");      // nobody
-  Put("y", "4");      // rev 5 → watcher 2
+  Put("a", "1");    // rev 2 → watcher 0
+  Put("p/q", "2");  // rev 3 → watcher 1
+  Put("b", "3");    // nobody
+  Put("y", "4");    // rev 5 → watcher 2
   auto got = TakeN(s, 3);
   EXPECT_EQ(got[0].watch_id, 0);
   EXPECT_EQ(got[0].revision, 2);
@@ -90,9 +90,9 @@ TEST_F(WatchTest, LiveEventsReachKeyPrefixAndRangeWatchers) {
 }
 
 TEST_F(WatchTest, StartRevisionReplaysHistoryThenGoesLive) {
-  Put("k", "1");  // 2
-  Put("k", "2");  // 3
-  Delete("k");    // 4
+  Put("k", "1");      // 2
+  Put("k", "2");      // 3
+  Delete("k");        // 4
   Put("other", "x");  // 5
   ASSERT_TRUE(store_->Commit().ok());
   Put("k", "3");  // 6, uncommitted: read from the overlay
@@ -149,7 +149,8 @@ TEST_F(WatchTest, AllEventsOfARevisionComeInOneResponse) {
   // Watcher 0 live: revision 4 only. Watcher 1 from history: 2, 3, 4 — caught up in
   // one response or more, depending on when the syncer ran; never splitting revision 4.
   std::map<int64_t, std::vector<int64_t>> revisions;
-  std::map<int64_t, std::set<std::pair<int64_t, size_t>>> response_of;  // watcher → {rev, response#}
+  std::map<int64_t, std::set<std::pair<int64_t, size_t>>>
+      response_of;  // watcher → {rev, response#}
   size_t events = 0, responses = 0;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (events < 6 && std::chrono::steady_clock::now() < deadline) {
@@ -207,7 +208,8 @@ TEST_F(WatchTest, SlowConsumerFallsBehindAndCatchesUpWithoutLoss) {
   ASSERT_EQ(revisions.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(revisions[i], i + 2);
   // Synced again: a new write is delivered live.
-  for (int i = 0; i < 3000 && watchable_->UnsyncedCountForTesting() > 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 3000 && watchable_->UnsyncedCountForTesting() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(watchable_->UnsyncedCountForTesting(), 0u);
   Put("k", "live");
   EXPECT_EQ(TakeN(s, 1)[0].events.at(0).kv().value(), "live");
@@ -249,7 +251,8 @@ TEST_F(WatchTest, CancelStopsEventsAndProgressReportsTheRevision) {
 }
 
 TEST_F(WatchTest, ProgressNotifyTicksOnlyIdleWatchers) {
-  Open({.sync_interval = std::chrono::milliseconds(10), .progress_interval = std::chrono::milliseconds(50)});
+  Open({.sync_interval = std::chrono::milliseconds(10),
+        .progress_interval = std::chrono::milliseconds(50)});
   WatchStream* s = NewStream();
   Watch(s, {.key = "a", .progress_notify = true});
   Watch(s, {.key = "b"});

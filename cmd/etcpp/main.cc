@@ -10,6 +10,7 @@
 #include "api/client_listener.h"
 #include "api/gateway.h"
 #include "api/services.h"
+#include "api/watch_service.h"
 #include "base/log.h"
 #include "server/flags.h"
 #include "server/server.h"
@@ -53,6 +54,7 @@ int Serve(const etcpp::server::Config& config) {
   etcpp::api::KvService kv(server->get());
   etcpp::api::MaintenanceService maintenance(server->get());
   etcpp::api::ClusterService cluster(server->get());
+  etcpp::api::WatchService watch(server->get(), config.max_request_bytes + 512 * 1024);
   grpc::ServerBuilder builder;
   // etcd's limit on a request, plus room for gRPC's framing.
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_request_bytes + 512 * 1024));
@@ -60,6 +62,7 @@ int Serve(const etcpp::server::Config& config) {
   builder.RegisterService(&kv);
   builder.RegisterService(&maintenance);
   builder.RegisterService(&cluster);
+  builder.RegisterService(&watch);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
 
   std::vector<std::unique_ptr<etcpp::api::ClientListener>> listeners;
@@ -86,13 +89,14 @@ int Serve(const etcpp::server::Config& config) {
     listeners.push_back(std::move(*listener));
   }
   auto gateway = etcpp::api::MakeGateway(server->get());
+  auto streaming = etcpp::api::MakeStreamingGateway(server->get());
   // --listen-metrics-urls serve the same HTTP endpoints (/metrics, /health, …) apart
   // from client traffic, so scrapers need not reach the client port.
   std::vector<std::pair<std::string, const char*>> urls;
   for (const auto& url : config.listen_client_urls) urls.emplace_back(url, "serving client traffic");
   for (const auto& url : config.listen_metrics_urls) urls.emplace_back(url, "serving metrics");
   for (const auto& [url, what] : urls) {
-    auto listener = etcpp::api::ClientListener::Start(url, grpc_server.get(), gateway);
+    auto listener = etcpp::api::ClientListener::Start(url, grpc_server.get(), gateway, 2, streaming);
     if (!listener.ok()) {
       Log(LogLevel::kFatal, "failed to listen", {{"address", url}, {"error", listener.status().message()}});
       (*server)->Stop();

@@ -6,6 +6,11 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 
+#include <poll.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -22,11 +27,58 @@ namespace {
 
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0";
 
+// Streamed answers in flight: each owns its connection on a thread of its own.
+struct Streams {
+  HttpStreamHandler handler;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::condition_variable ended;
+  int active = 0;  // guarded by mu
+
+  void Run(tcp::socket socket, HttpStream stream) {
+    {
+      std::lock_guard lock(mu);
+      ++active;
+    }
+    std::thread([this, socket = std::move(socket), stream = std::move(stream)]() mutable {
+      beast::error_code ec;
+      const std::string head =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+      asio::write(socket, asio::buffer(head), ec);
+      auto open = [&] {
+        if (ec || stopping.load()) return false;
+        pollfd p{socket.native_handle(), POLLRDHUP, 0};
+        return ::poll(&p, 1, 0) == 0 || (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0;
+      };
+      auto send = [&](const std::string& data) {
+        if (ec || stopping.load()) return false;
+        char size[32];
+        std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+        asio::write(socket, std::vector<asio::const_buffer>{asio::buffer(size, std::strlen(size)), asio::buffer(data),
+                                                           asio::buffer("\r\n", 2)},
+                    ec);
+        return !ec;
+      };
+      stream(send, open);
+      asio::write(socket, asio::buffer("0\r\n\r\n", 5), ec);
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      std::lock_guard lock(mu);
+      if (--active == 0) ended.notify_all();
+    }).detach();
+  }
+
+  void Stop() {
+    stopping = true;
+    std::unique_lock lock(mu);
+    ended.wait(lock, [&] { return active == 0; });
+  }
+};
+
 // Serves one HTTP/1.x connection: request, response, until either side closes.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, const HttpHandler& handler)
-      : stream_(std::move(socket)), handler_(handler) {}
+  HttpSession(tcp::socket socket, const HttpHandler& handler, Streams& streams)
+      : stream_(std::move(socket)), handler_(handler), streams_(streams) {}
 
   void Read() {
     request_ = {};
@@ -59,6 +111,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     request_ = parser_->release();
+    if (streams_.handler) {
+      if (HttpStream stream = streams_.handler(request_)) {
+        return streams_.Run(stream_.release_socket(), std::move(stream));
+      }
+    }
     response_ = handler_(request_);
     response_.keep_alive(request_.keep_alive());
     response_.prepare_payload();
@@ -77,13 +134,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpRequest request_;
   HttpResponse response_;
   const HttpHandler& handler_;
+  Streams& streams_;
 };
 
 // Peeks at a new connection's first bytes and hands it to gRPC or HTTP.
 class Classifier : public std::enable_shared_from_this<Classifier> {
  public:
-  Classifier(tcp::socket socket, grpc::Server* grpc_server, const HttpHandler& handler)
-      : socket_(std::move(socket)), grpc_server_(grpc_server), handler_(handler) {}
+  Classifier(tcp::socket socket, grpc::Server* grpc_server, const HttpHandler& handler, Streams& streams)
+      : socket_(std::move(socket)), grpc_server_(grpc_server), handler_(handler), streams_(streams) {}
 
   void Peek() {
     socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
@@ -108,12 +166,13 @@ class Classifier : public std::enable_shared_from_this<Classifier> {
       grpc::AddInsecureChannelFromFd(grpc_server_, socket_.release());
       return;
     }
-    std::make_shared<HttpSession>(std::move(socket_), handler_)->Read();
+    std::make_shared<HttpSession>(std::move(socket_), handler_, streams_)->Read();
   }
 
   tcp::socket socket_;
   grpc::Server* grpc_server_;
   const HttpHandler& handler_;
+  Streams& streams_;
   int peeks_ = 0;
 };
 
@@ -124,6 +183,7 @@ struct ClientListener::Impl {
   tcp::acceptor acceptor{io};
   grpc::Server* grpc_server = nullptr;
   HttpHandler handler;
+  Streams streams;
   std::vector<std::thread> threads;
 
   void Accept() {
@@ -131,7 +191,7 @@ struct ClientListener::Impl {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Classifier>(std::move(socket), grpc_server, handler)->Peek();
+        std::make_shared<Classifier>(std::move(socket), grpc_server, handler, streams)->Peek();
       }
       Accept();
     });
@@ -163,12 +223,14 @@ base::Result<std::pair<std::string, int>> ParseHostPort(const std::string& url) 
 base::Result<std::unique_ptr<ClientListener>> ClientListener::Start(const std::string& url,
                                                                     grpc::Server* grpc_server,
                                                                     HttpHandler http_handler,
-                                                                    int io_threads) {
+                                                                    int io_threads,
+                                                                    HttpStreamHandler stream_handler) {
   auto host_port = ParseHostPort(url);
   if (!host_port.ok()) return host_port.status();
   auto impl = std::make_unique<Impl>();
   impl->grpc_server = grpc_server;
   impl->handler = std::move(http_handler);
+  impl->streams.handler = std::move(stream_handler);
   beast::error_code ec;
   tcp::resolver resolver(impl->io);
   auto endpoints = resolver.resolve(host_port->first, std::to_string(host_port->second), ec);
@@ -204,6 +266,7 @@ void ClientListener::Stop() {
   impl_->io.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->streams.Stop();
 }
 
 int ClientListener::port() const { return impl_->acceptor.local_endpoint().port(); }

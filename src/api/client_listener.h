@@ -26,6 +26,13 @@ namespace etcpp::api {
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// grpc-gateway's streamed answers (/v3/watch): when the stream handler returns a stream
+// for a request, it runs on a thread of its own after a chunked 200 header. `send`
+// writes one chunk; it and `open` return false once the client has gone or the listener
+// is stopping. The answer ends when the stream returns; Stop() waits for that.
+using HttpStreamSend = std::function<bool(const std::string&)>;
+using HttpStream = std::function<void(const HttpStreamSend& send, const std::function<bool()>& open)>;
+using HttpStreamHandler = std::function<HttpStream(const HttpRequest&)>;  // empty: not streamed
 
 class ClientListener {
  public:
@@ -33,7 +40,8 @@ class ClientListener {
   static base::Result<std::unique_ptr<ClientListener>> Start(const std::string& url,
                                                              grpc::Server* grpc_server,
                                                              HttpHandler http_handler,
-                                                             int io_threads = 2);
+                                                             int io_threads = 2,
+                                                             HttpStreamHandler stream_handler = nullptr);
   ~ClientListener();
   void Stop();
 

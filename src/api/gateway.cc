@@ -2,8 +2,10 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <condition_variable>
 #include <future>
 #include <map>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -108,7 +110,70 @@ HttpResponse Probe(const HttpRequest& request, bool ok) {
   return response;
 }
 
+// /v3/watch: the stream's watchers live until the client goes away.
+void ServeWatch(server::EtcdServer* server, const etcdserverpb::WatchRequest& request,
+                const HttpStreamSend& send, const std::function<bool()>& open) {
+  std::mutex mu;
+  std::condition_variable ready_cv;
+  bool ready = false;
+  auto stream = server->NewWatchStream([&] {
+    std::lock_guard lock(mu);
+    ready = true;
+    ready_cv.notify_one();
+  });
+  if (request.has_create_request()) {
+    const auto& create = request.create_request();
+    mvcc::WatchRequest watch;
+    watch.watch_id = create.watch_id();
+    watch.key = create.key();
+    watch.range_end = create.range_end();
+    watch.start_revision = create.start_revision();
+    watch.prev_kv = create.prev_kv();
+    watch.progress_notify = create.progress_notify();
+    for (int filter : create.filters()) {
+      if (filter == etcdserverpb::WatchCreateRequest::NOPUT) watch.filter_put = true;
+      if (filter == etcdserverpb::WatchCreateRequest::NODELETE) watch.filter_delete = true;
+    }
+    stream->Watch(std::move(watch));
+  }
+  while (open()) {
+    {
+      std::unique_lock lock(mu);
+      // Wakes at least twice a second to notice a client that hung up.
+      ready_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return ready; });
+      ready = false;
+    }
+    while (auto response = stream->Take()) {
+      if (!send("{\"result\":" + ToJson(server->WatchResponseToWire(std::move(*response))) + "}\n")) return;
+    }
+  }
+}
+
 }  // namespace
+
+HttpStreamHandler MakeStreamingGateway(server::EtcdServer* server) {
+  return [server](const HttpRequest& http_request) -> HttpStream {
+    if (http_request.method() != http::verb::post || http_request.target() != "/v3/watch") return nullptr;
+    etcdserverpb::WatchRequest request;
+    // etcd's gateway skips fields it does not know in a watch request.
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    const std::string& body = http_request.body();
+    auto parsed = google::protobuf::util::JsonStringToMessage(body.empty() ? "{}" : body, &request, options);
+    if (!parsed.ok()) {
+      // etcd's gateway answers the error object of its other routes (its text is Go's).
+      nlohmann::json error = {{"error", std::string(parsed.message())},
+                              {"message", std::string(parsed.message())},
+                              {"code", static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT)}};
+      return [error = error.dump()](const HttpStreamSend& send, const std::function<bool()>&) {
+        send(error + "\n");
+      };
+    }
+    return [server, request](const HttpStreamSend& send, const std::function<bool()>& open) {
+      ServeWatch(server, request, send, open);
+    };
+  };
+}
 
 HttpHandler MakeGateway(server::EtcdServer* server) {
   using S = server::EtcdServer;

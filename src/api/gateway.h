@@ -12,5 +12,8 @@
 namespace etcpp::api {
 
 HttpHandler MakeGateway(server::EtcdServer* server);
+// The streamed routes: POST /v3/watch takes one WatchRequest (JSON) and answers a
+// stream of {"result": WatchResponse} objects, one per line, as grpc-gateway does.
+HttpStreamHandler MakeStreamingGateway(server::EtcdServer* server);
 
 }  // namespace etcpp::api

@@ -243,6 +243,7 @@ void EtcdServer::InstallSnapshot(uint64_t index) {
   ETCPP_ASSERT_MSG(status.ok(), ("installing snapshot " + db + ": " + status.ToString()).c_str());
   status = store_->Reload();
   ETCPP_ASSERT_MSG(status.ok(), ("loading snapshot " + db + ": " + status.ToString()).c_str());
+  watchable_->Resync();
   ETCPP_ASSERT_MSG(backend_->ConsistentIndex() >= index, "a snapshot's backend behind its index");
   applied_index_ = backend_->ConsistentIndex();
   snapshot_index_ = index;

@@ -76,9 +76,10 @@ base::Status EtcdServer::Bootstrap() {
   if (restart) ETCPP_RETURN_IF_ERROR(RecoverBackendFromSnapshot(snap_dir));
   ETCPP_RETURN_IF_ERROR(LoadMembers(restart));
   ETCPP_RETURN_IF_ERROR(LoadAlarms());
-  auto store = mvcc::Store::Open(backend_.get());
+  auto store = mvcc::Store::Open(backend_.get(), WatchStoreOptions());
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
+  StartWatchable();
   ETCPP_RETURN_IF_ERROR(CreateRaftNode());
   StartTransport(snap_dir);
   base::Log(base::LogLevel::kInfo, restart ? "restarting member" : "starting a new member",

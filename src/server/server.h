@@ -46,6 +46,7 @@
 #include "storage/backend/backend.h"
 #include "storage/mvcc/store.h"
 #include "transport/transport.h"
+#include "storage/mvcc/watch.h"
 
 namespace etcpp::server {
 
@@ -293,6 +294,22 @@ class EtcdServer {
   std::thread compactor_thread_;
   std::mutex compactor_mu_;
   std::condition_variable compactor_cv_;
+
+  // --- Watch (watch.cc) ---
+ public:
+  // A stream of watchers on this member's store (storage/mvcc/watch.h). `on_ready` runs
+  // when the stream has a response to Take; it must not block or call the stream.
+  // Every stream must be destroyed before the server.
+  std::unique_ptr<mvcc::WatchStream> NewWatchStream(std::function<void()> on_ready);
+  // A watch response as etcd sends it, its header filled (cluster, member, term) at the
+  // response's revision.
+  etcdserverpb::WatchResponse WatchResponseToWire(mvcc::WatchResponse response) const;
+
+ private:
+  mvcc::Store::Options WatchStoreOptions();
+  void StartWatchable();
+  // Last member: destroyed first, while the store it reads is still there.
+  std::unique_ptr<mvcc::WatchableStore> watchable_;
 };
 
 template <typename Response>

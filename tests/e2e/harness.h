@@ -71,6 +71,7 @@ class Server {
   void Resume();
   // What the process wrote to stderr so far (its log).
   std::string Log() const;
+  pid_t pid() const { return pid_; }  // for benchmarks reading /proc
 
  private:
   pid_t pid_ = -1;

@@ -2,7 +2,7 @@
 """python3-etcd3 (Debian's etcd v3 client library for Python) against a real etcpp.
 
 Usage: python_client_test.py ETCPP_BINARY. Starts one member on free loopback ports in a
-temporary data dir, runs the library's KV, transaction, status and member calls, and
+temporary data dir, runs the library's KV, transaction, watch, status and member calls, and
 stops the member whatever happens.
 """
 import os
@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -107,6 +108,52 @@ class Etcd3Client(unittest.TestCase):
         self.assertEqual(status.leader.id, members[0].id)
         self.assertEqual(members[0].name, "default")
         self.assertEqual(members[0].client_urls, ["http://127.0.0.1:%d" % self.port])
+
+    def test_watch_from_revision_then_live(self):
+        c = self.client
+        first = c.put("/w/k", "1").header.revision
+        c.put("/w/k", "2")
+        events, cancel = c.watch("/w/k", start_revision=first)
+        c.delete("/w/k")
+        seen = []
+        for event in events:
+            seen.append((type(event).__name__, event.key, event.value, event.mod_revision))
+            if len(seen) == 3:
+                cancel()
+        self.assertEqual(seen, [("PutEvent", b"/w/k", b"1", first),
+                                ("PutEvent", b"/w/k", b"2", first + 1),
+                                ("DeleteEvent", b"/w/k", b"", first + 2)])
+
+    def test_watch_prefix_and_callbacks(self):
+        c = self.client
+        start = c.put("/wp/other", "x").header.revision + 1
+        events, cancel = c.watch_prefix("/wp/svc/", start_revision=start)
+        got = []
+        done = threading.Event()
+
+        def callback(response):
+            got.extend(e.value for e in response.events)
+            if len(got) >= 2:
+                done.set()
+
+        watch_id = c.add_watch_callback("/wp/svc/b", callback, start_revision=start)
+        c.put("/wp/svc/a", "1")
+        c.put("/wp/zzz", "not watched")
+        c.put("/wp/svc/b", "2")
+        c.put("/wp/svc/b", "3")
+        keys = []
+        for event in events:
+            keys.append(event.key)
+            if len(keys) == 3:
+                cancel()
+        self.assertEqual(keys, [b"/wp/svc/a", b"/wp/svc/b", b"/wp/svc/b"])
+        self.assertTrue(done.wait(30))
+        c.cancel_watch(watch_id)
+        self.assertEqual(got, [b"2", b"3"])
+
+    def test_watch_once_times_out_without_events(self):
+        with self.assertRaises(etcd3.exceptions.WatchTimedOut):
+            self.client.watch_once("/w/never", timeout=0.5)
 
     def test_bad_input_raises_etcd_errors(self):
         with self.assertRaises(Exception) as caught:

@@ -9,6 +9,7 @@
 
 #include "api/client_listener.h"
 #include "api/gateway.h"
+#include "api/lease_service.h"
 #include "api/services.h"
 #include "base/log.h"
 #include "server/flags.h"
@@ -53,6 +54,7 @@ int Serve(const etcpp::server::Config& config) {
   etcpp::api::KvService kv(server->get());
   etcpp::api::MaintenanceService maintenance(server->get());
   etcpp::api::ClusterService cluster(server->get());
+  etcpp::api::LeaseService lease(server->get());
   grpc::ServerBuilder builder;
   // etcd's limit on a request, plus room for gRPC's framing.
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_request_bytes + 512 * 1024));
@@ -60,6 +62,7 @@ int Serve(const etcpp::server::Config& config) {
   builder.RegisterService(&kv);
   builder.RegisterService(&maintenance);
   builder.RegisterService(&cluster);
+  builder.RegisterService(&lease);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
 
   std::vector<std::unique_ptr<etcpp::api::ClientListener>> listeners;

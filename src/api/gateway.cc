@@ -88,6 +88,12 @@ HttpResponse Call(const HttpRequest& http_request,
   return Json(http_request, http::status::ok, ToJson(*result));
 }
 
+// A server-streamed answer as grpc-gateway writes each message: {"result": ...}.
+HttpResponse StreamMessage(HttpResponse response) {
+  if (response.result() == http::status::ok) response.body() = "{\"result\":" + response.body() + "}";
+  return response;
+}
+
 HttpResponse Health(const HttpRequest& request, server::EtcdServer* server) {
   bool healthy = server->leader() != 0;
   nlohmann::json body = {{"health", healthy ? "true" : "false"},
@@ -115,6 +121,18 @@ HttpHandler MakeGateway(server::EtcdServer* server) {
       {"/v3/kv/compaction", [server](const HttpRequest& r) { return Call(r, &S::Compact, server); }},
       {"/v3/maintenance/status",
        [server](const HttpRequest& r) { return Json(r, http::status::ok, ToJson(server->Status())); }},
+      // Lease; grpc-gateway also binds the older /v3/kv/lease/* paths.
+      {"/v3/lease/grant", [server](const HttpRequest& r) { return Call(r, &S::LeaseGrant, server); }},
+      {"/v3/lease/revoke", [server](const HttpRequest& r) { return Call(r, &S::LeaseRevoke, server); }},
+      {"/v3/kv/lease/revoke", [server](const HttpRequest& r) { return Call(r, &S::LeaseRevoke, server); }},
+      {"/v3/lease/timetolive",
+       [server](const HttpRequest& r) { return Call(r, &S::LeaseTimeToLive, server); }},
+      {"/v3/kv/lease/timetolive",
+       [server](const HttpRequest& r) { return Call(r, &S::LeaseTimeToLive, server); }},
+      {"/v3/lease/leases", [server](const HttpRequest& r) { return Call(r, &S::LeaseLeases, server); }},
+      {"/v3/kv/lease/leases", [server](const HttpRequest& r) { return Call(r, &S::LeaseLeases, server); }},
+      {"/v3/lease/keepalive",
+       [server](const HttpRequest& r) { return StreamMessage(Call(r, &S::LeaseKeepAlive, server)); }},
   });
   return [server, routes](const HttpRequest& request) -> HttpResponse {
     std::string target(request.target());

@@ -34,6 +34,7 @@ void EtcdServer::ApplyLoop() {
       tasks.swap(apply_tasks_);
     }
     for (auto& task : tasks) task();
+    LeaseTick();
     ReleaseReads();
     MaybeSnapshot();
     auto commit_start = std::chrono::steady_clock::now();
@@ -134,20 +135,30 @@ ApplyResult Answer(Result result, base::Status* error) {
 }  // namespace
 
 ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, base::Status* error) {
+  if (auto answered = ApplyLeaseRequest(request, error)) return std::move(*answered);
   switch (request.request_case()) {
-    case serverpb::InternalRequest::kPut:
-      return Answer<etcdserverpb::PutResponse>(store_->Put(FromWire(request.put())), error);
+    case serverpb::InternalRequest::kPut: {
+      auto result = Answer<etcdserverpb::PutResponse>(store_->Put(FromWire(request.put())), error);
+      if (error->ok()) AttachLeases(request, result);
+      return result;
+    }
     case serverpb::InternalRequest::kDeleteRange:
       return Answer<etcdserverpb::DeleteRangeResponse>(
           store_->DeleteRange(FromWire(request.delete_range())), error);
-    case serverpb::InternalRequest::kTxn:
-      return Answer<etcdserverpb::TxnResponse>(store_->Txn(FromWire(request.txn())), error);
+    case serverpb::InternalRequest::kTxn: {
+      auto result = Answer<etcdserverpb::TxnResponse>(store_->Txn(FromWire(request.txn())), error);
+      if (error->ok()) AttachLeases(request, result);
+      return result;
+    }
     case serverpb::InternalRequest::kCompaction: {
       etcdserverpb::CompactionResponse response;
       *error = store_->Compact(request.compaction().revision());
       response.mutable_header()->set_revision(store_->Rev());
       return response;
     }
+    case serverpb::InternalRequest::kLeaseGrant:
+    case serverpb::InternalRequest::kLeaseRevoke:
+    case serverpb::InternalRequest::kLeaseCheckpoint:
     case serverpb::InternalRequest::REQUEST_NOT_SET:
       break;
   }

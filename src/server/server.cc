@@ -76,6 +76,7 @@ base::Status EtcdServer::Bootstrap() {
   auto store = mvcc::Store::Open(backend_.get());
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
+  ETCPP_RETURN_IF_ERROR(OpenLessor());
   ETCPP_RETURN_IF_ERROR(CreateRaftNode());
   base::Log(base::LogLevel::kInfo, restart ? "restarting member" : "starting a new member",
             {{"member-id", IdHex(member_id_)},

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -37,6 +38,7 @@
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
 #include "etcpp/serverpb.pb.h"
+#include "lease/lessor.h"
 #include "raft/rawnode.h"
 #include "server/config.h"
 #include "server/metrics.h"
@@ -51,7 +53,9 @@ using Done = std::function<void(base::Result<T>)>;
 
 // What applying one internal request produced, handed to its waiter.
 using ApplyResult = std::variant<etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
-                                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse>;
+                                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse,
+                                 etcdserverpb::LeaseGrantResponse, etcdserverpb::LeaseRevokeResponse,
+                                 etcdserverpb::LeaseCheckpointResponse>;
 
 class EtcdServer {
  public:
@@ -87,7 +91,48 @@ class EtcdServer {
 
   uint64_t leader() const { return leader_.load(); }
 
+  // --- Lease (lease.cc) ---
+  // Grant and revoke go through raft. KeepAlive and TimeToLive are answered by the
+  // leader, which alone keeps expiries; a follower hands them to the lease forwarder.
+  // KeepAlive answers TTL 0 and TimeToLive TTL -1 for a lease that is gone, as etcd.
+  void LeaseGrant(etcdserverpb::LeaseGrantRequest request, Done<etcdserverpb::LeaseGrantResponse> done);
+  void LeaseRevoke(etcdserverpb::LeaseRevokeRequest request,
+                   Done<etcdserverpb::LeaseRevokeResponse> done);
+  void LeaseKeepAlive(etcdserverpb::LeaseKeepAliveRequest request,
+                      Done<etcdserverpb::LeaseKeepAliveResponse> done);
+  void LeaseTimeToLive(etcdserverpb::LeaseTimeToLiveRequest request,
+                       Done<etcdserverpb::LeaseTimeToLiveResponse> done);
+  void LeaseLeases(etcdserverpb::LeaseLeasesRequest request, Done<etcdserverpb::LeaseLeasesResponse> done);
+  // HOOK for the peer transport: etcd's followers forward keep-alives and time-to-live
+  // requests to the leader (its peer endpoints /leases and /leases/internal). Without a
+  // forwarder a follower answers "etcdserver: not leader". Set it before serving clients.
+  struct LeaseForwarder {
+    std::function<void(uint64_t leader, etcdserverpb::LeaseKeepAliveRequest,
+                       Done<etcdserverpb::LeaseKeepAliveResponse>)>
+        keep_alive;
+    std::function<void(uint64_t leader, etcdserverpb::LeaseTimeToLiveRequest,
+                       Done<etcdserverpb::LeaseTimeToLiveResponse>)>
+        time_to_live;
+  };
+  void SetLeaseForwarderForPeers(LeaseForwarder forwarder) { lease_forwarder_ = std::move(forwarder); }
+
  private:
+  // lease.cc
+  base::Status OpenLessor();  // in Bootstrap, once the store is open
+  // Apply loop, on every wake-up: follows leadership (Promote/Demote) and proposes the
+  // revokes of expired leases and the checkpoints due.
+  void LeaseTick();
+  // Answers the lease requests, and puts or txns whose lease does not exist; nullopt
+  // for everything else, which the caller applies and then passes to AttachLeases.
+  std::optional<ApplyResult> ApplyLeaseRequest(const serverpb::InternalRequest& request,
+                                               base::Status* error);
+  void AttachLeases(const serverpb::InternalRequest& request, const ApplyResult& result);
+  bool TxnLeasesExist(const etcdserverpb::TxnRequest& txn);
+  std::unique_ptr<lease::Lessor> lessor_;
+  LeaseForwarder lease_forwarder_;
+  bool lease_primary_ = false;  // apply loop only: whether the lessor was promoted
+  uint64_t lease_term_ = 0;     // apply loop only: the term it was promoted in
+
   struct Proposal {
     std::string data;
   };

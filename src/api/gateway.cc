@@ -45,9 +45,10 @@ HttpResponse Json(const HttpRequest& request, http::status status, std::string b
 }
 
 HttpResponse Error(const HttpRequest& request, const grpc::Status& status) {
-  nlohmann::json body = {{"error", status.error_message()},
-                         {"code", static_cast<int>(status.error_code())},
-                         {"message", status.error_message()}};
+  // grpc-gateway's field order, kept (nlohmann::json would sort the keys).
+  nlohmann::ordered_json body = {{"error", status.error_message()},
+                                 {"message", status.error_message()},
+                                 {"code", static_cast<int>(status.error_code())}};
   return Json(request, HttpStatusOf(status.error_code()), body.dump());
 }
 
@@ -88,9 +89,10 @@ HttpResponse Call(const HttpRequest& http_request,
   return Json(http_request, http::status::ok, ToJson(*result));
 }
 
-// A server-streamed answer as grpc-gateway writes each message: {"result": ...}.
+// A server-streamed answer as grpc-gateway writes each message: {"result": ...} and a
+// newline.
 HttpResponse StreamMessage(HttpResponse response) {
-  if (response.result() == http::status::ok) response.body() = "{\"result\":" + response.body() + "}";
+  if (response.result() == http::status::ok) response.body() = "{\"result\":" + response.body() + "}\n";
   return response;
 }
 

@@ -86,7 +86,7 @@ TEST(LeaseSideBySide, GrantAttachTimeToLiveKeepAliveRevokeAndErrors) {
 TEST(LeaseSideBySide, GatewayGrantWithIdTwiceAndTxnLease) {
   auto session = [](const Server& server) {
     auto post = [&](const std::string& path, const std::string& body) {
-      CommandResult r = Run({"curl", "-s", "-X", "POST", "-d", body, server.url() + path});
+      CommandResult r = e2e::Run({"curl", "-s", "-X", "POST", "-d", body, server.url() + path});
       std::string out = std::regex_replace(r.out, std::regex("\"header\":\\{[^}]*\\},?"), "");
       return path + " " + body + "\n" + out + "\n";
     };
@@ -143,7 +143,7 @@ TEST(Lease, ExpiresOnTimeAndItsKeysVanishAtOneRevision) {
   std::string count;
   auto deadline = granted_at + std::chrono::seconds(ttl_s + 30);
   while (Clock::now() < deadline) {
-    count = Run({"curl", "-s", "-X", "POST", "-d", R"({"key":"L3N2Yy8=","range_end":"L3N2YzA=","count_only":true})",
+    count = e2e::Run({"curl", "-s", "-X", "POST", "-d", R"({"key":"L3N2Yy8=","range_end":"L3N2YzA=","count_only":true})",
                  etcpp.url() + "/v3/kv/range"})
                 .out;
     if (count.find("\"count\"") == std::string::npos) break;
@@ -166,7 +166,7 @@ TEST(Lease, KeepAliveHoldsALeasePastItsTtl) {
   ASSERT_FALSE(lease.empty());
   ASSERT_EQ(etcpp.Etcdctl({"put", "alive", "1", "--lease=" + lease}).exit_code, 0);
   // etcdctl keep-alive renews every TTL/3 until killed (after 6 s: three TTLs).
-  CommandResult kept = Run({"etcdctl", "--endpoints", etcpp.endpoint(), "lease", "keep-alive", lease}, "",
+  CommandResult kept = e2e::Run({"etcdctl", "--endpoints", etcpp.endpoint(), "lease", "keep-alive", lease}, "",
                            {{"ETCDCTL_API", "3"}}, 6);
   EXPECT_NE(kept.out.find("lease " + lease + " keepalived with TTL(2)"), std::string::npos) << kept.out << kept.err;
   EXPECT_EQ(etcpp.Etcdctl({"get", "alive", "--print-value-only"}).out, "1\n");

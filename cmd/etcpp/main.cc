@@ -11,6 +11,7 @@
 #include "api/gateway.h"
 #include "api/lease_service.h"
 #include "api/services.h"
+#include "api/watch_service.h"
 #include "base/log.h"
 #include "server/flags.h"
 #include "server/server.h"
@@ -55,6 +56,7 @@ int Serve(const etcpp::server::Config& config) {
   etcpp::api::MaintenanceService maintenance(server->get());
   etcpp::api::ClusterService cluster(server->get());
   etcpp::api::LeaseService lease(server->get());
+  etcpp::api::WatchService watch(server->get(), config.max_request_bytes);
   grpc::ServerBuilder builder;
   // etcd's limit on a request, plus room for gRPC's framing.
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_request_bytes + 512 * 1024));
@@ -63,6 +65,7 @@ int Serve(const etcpp::server::Config& config) {
   builder.RegisterService(&maintenance);
   builder.RegisterService(&cluster);
   builder.RegisterService(&lease);
+  builder.RegisterService(&watch);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
 
   std::vector<std::unique_ptr<etcpp::api::ClientListener>> listeners;

@@ -73,10 +73,11 @@ base::Status EtcdServer::Bootstrap() {
 
   ETCPP_RETURN_IF_ERROR(restart ? RestartMember(wal_dir, snap_dir) : NewMember(wal_dir, snap_dir));
   ETCPP_RETURN_IF_ERROR(LoadMembers(restart));
-  auto store = mvcc::Store::Open(backend_.get());
+  auto store = mvcc::Store::Open(backend_.get(), WatchStoreOptions());
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   ETCPP_RETURN_IF_ERROR(OpenLessor());
+  StartWatchable();
   ETCPP_RETURN_IF_ERROR(CreateRaftNode());
   base::Log(base::LogLevel::kInfo, restart ? "restarting member" : "starting a new member",
             {{"member-id", IdHex(member_id_)},

@@ -45,6 +45,7 @@
 #include "server/raft_storage.h"
 #include "storage/backend/backend.h"
 #include "storage/mvcc/store.h"
+#include "storage/mvcc/watch.h"
 
 namespace etcpp::server {
 
@@ -245,6 +246,22 @@ class EtcdServer {
 
   std::thread raft_thread_;
   std::thread apply_thread_;
+
+  // --- Watch (watch.cc) ---
+ public:
+  // A stream of watchers on this member's store (storage/mvcc/watch.h). `on_ready` runs
+  // when the stream has a response to Take; it must not block or call the stream.
+  // Every stream must be destroyed before the server.
+  std::unique_ptr<mvcc::WatchStream> NewWatchStream(std::function<void()> on_ready);
+  // A watch response as etcd sends it, its header filled (cluster, member, term) at the
+  // response's revision.
+  etcdserverpb::WatchResponse WatchResponseToWire(mvcc::WatchResponse response) const;
+
+ private:
+  mvcc::Store::Options WatchStoreOptions();
+  void StartWatchable();
+  // Last member: destroyed first, while the store it reads is still there.
+  std::unique_ptr<mvcc::WatchableStore> watchable_;
 };
 
 }  // namespace etcpp::server

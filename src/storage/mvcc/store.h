@@ -74,6 +74,10 @@ class Store {
   base::Result<RangeResponse> Range(const RangeRequest& request) const;
   int64_t Rev() const;
   int64_t CompactRev() const;  // -1 when never compacted, like etcd
+  // The events of revisions [from, to], in revision order, for watchers catching up
+  // (watch_history.cc): a PUT's kv as stored, a DELETE's kv with key and mod_revision;
+  // no prev_kv. ErrCompacted when from < the compacted revision (etcd's watcher rule).
+  base::Result<std::vector<mvccpb::Event>> History(int64_t from, int64_t to) const;
 
   // --- writer thread (read-only Txns: any thread) ---
   base::Result<PutResponse> Put(const PutRequest& request);
@@ -125,7 +129,7 @@ class Store {
   int64_t current_rev_ = 1;    // guarded by mu_; a fresh store is at revision 1, as etcd
   int64_t compact_rev_ = -1;   // guarded by mu_
   int64_t committed_rev_ = 1;  // guarded by mu_; revisions <= it are in the backend's last commit
-  absl::btree_map<Revision, std::string> overlay_;  // guarded by mu_; main > committed_rev_
+  absl::btree_map<Revision, std::string> overlay_;  // guarded by mu_; main > committed_rev_, tombstones too
   base::Status broken_;        // guarded by mu_
 };
 

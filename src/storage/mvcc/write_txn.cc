@@ -29,8 +29,8 @@ Status WriteTxn::WriteRecord(Revision revision, bool tombstone, const mvccpb::Ke
     store_->broken_ = s;
     return s;
   }
-  // Tombstones are never read back by revision, so only puts go to the overlay.
-  if (!tombstone) store_->overlay_.emplace(revision, std::move(bytes));
+  // Tombstones too: watchers catching up read history by revision (Store::History).
+  store_->overlay_.emplace(revision, std::move(bytes));
   return Status::Ok();
 }
 

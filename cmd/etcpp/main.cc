@@ -8,8 +8,10 @@
 #include <map>
 
 #include "api/client_listener.h"
+#include "api/election_service.h"
 #include "api/gateway.h"
 #include "api/lease_service.h"
+#include "api/lock_service.h"
 #include "api/services.h"
 #include "api/watch_service.h"
 #include "base/log.h"
@@ -56,6 +58,8 @@ int Serve(const etcpp::server::Config& config) {
   etcpp::api::MaintenanceService maintenance(server->get());
   etcpp::api::ClusterService cluster(server->get());
   etcpp::api::LeaseService lease(server->get());
+  etcpp::api::ElectionService election(server->get());
+  etcpp::api::LockService lock(server->get());
   etcpp::api::WatchService watch(server->get(), config.max_request_bytes);
   grpc::ServerBuilder builder;
   // etcd's limit on a request, plus room for gRPC's framing.
@@ -65,6 +69,8 @@ int Serve(const etcpp::server::Config& config) {
   builder.RegisterService(&maintenance);
   builder.RegisterService(&cluster);
   builder.RegisterService(&lease);
+  builder.RegisterService(&election);
+  builder.RegisterService(&lock);
   builder.RegisterService(&watch);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
 

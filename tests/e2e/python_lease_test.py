@@ -104,6 +104,18 @@ class Etcd3Lease(unittest.TestCase):
         lock.release()
         self.assertFalse(lock.is_acquired())
 
+    def test_lock_release_is_seen_by_the_watch_a_waiter_uses(self):
+        # A contended acquire() cannot be driven with Debian's packages: python3-etcd3's
+        # retry callback does not fit Debian's tenacity (TypeError, against etcd too).
+        # What it would wait on is a watch of the holder's key; that part runs here.
+        holder = self.client.lock("py-shared", ttl=10)
+        self.assertTrue(holder.acquire(timeout=5))
+        _, meta = self.client.get(holder.key)
+        self.assertFalse(self.client.lock("py-shared", ttl=10).is_acquired())
+        holder.release()
+        event = self.client.watch_once(holder.key, timeout=10, start_revision=meta.mod_revision + 1)
+        self.assertIsInstance(event, etcd3.events.DeleteEvent)
+        self.assertTrue(self.client.lock("py-shared", ttl=10).acquire(timeout=5))
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -75,7 +75,7 @@ int Serve(const etcpp::server::Config& config) {
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
 
   std::vector<std::unique_ptr<etcpp::api::ClientListener>> listeners;
-  auto gateway = etcpp::api::MakeGateway(server->get());
+  auto gateway = etcpp::api::MakeGateway(server->get(), grpc_server->InProcessChannel({}));
   // --listen-metrics-urls serve the same HTTP endpoints (/metrics, /health, …) apart
   // from client traffic, so scrapers need not reach the client port.
   std::vector<std::pair<std::string, const char*>> urls;

@@ -90,11 +90,11 @@ class ObserveReactor final : public grpc::ServerWriteReactor<v3electionpb::Leade
   }
 
   void FindLeader() {
-    if (cancellation_->cancelled()) return EndLocked(ToGrpcStatus(recipes::CancelledStatus()));
+    if (cancellation_->cancelled()) return EndLocked(recipes::ErrorStatus(recipes::CancelledStatus()));
     Ref();
     server_->Range(recipes::FirstCreated(prefix_), [this](base::Result<etcdserverpb::RangeResponse> r) {
       if (!r.ok()) {
-        EndLocked(ToGrpcStatus(r.status()));
+        EndLocked(recipes::ErrorStatus(r.status()));
       } else if (r->kvs_size() > 0) {
         Follow(r->header(), r->kvs(0));
       } else {
@@ -122,7 +122,7 @@ class ObserveReactor final : public grpc::ServerWriteReactor<v3electionpb::Leade
         },
         [this, found](base::Result<bool> ended) {
           if (!ended.ok()) {
-            EndLocked(ToGrpcStatus(ended.status()));
+            EndLocked(recipes::ErrorStatus(ended.status()));
           } else {
             Follow(found->first, found->second);
           }
@@ -145,7 +145,7 @@ class ObserveReactor final : public grpc::ServerWriteReactor<v3electionpb::Leade
         },
         [this](base::Result<bool> ended) {
           if (!ended.ok()) {
-            EndLocked(ToGrpcStatus(ended.status()));
+            EndLocked(recipes::ErrorStatus(ended.status()));
           } else {
             FindLeader();
           }
@@ -217,7 +217,7 @@ grpc::ServerUnaryReactor* ElectionService::Campaign(grpc::CallbackServerContext*
   std::string value = request->value();
   server_->Txn(std::move(txn), [server, reactor, response, prefix, leader, value,
                                 cancelled](base::Result<etcdserverpb::TxnResponse> joined) mutable {
-    if (!joined.ok()) return Finish(server, reactor, "Campaign", ToGrpcStatus(joined.status()));
+    if (!joined.ok()) return Finish(server, reactor, "Campaign", recipes::ErrorStatus(joined.status()));
     *response->mutable_header() = joined->header();
     const mvccpb::KeyValue* existing = joined->succeeded() ? nullptr : &joined->responses(0).response_range().kvs(0);
     leader.set_rev(existing ? existing->create_revision() : joined->header().revision());
@@ -226,7 +226,7 @@ grpc::ServerUnaryReactor* ElectionService::Campaign(grpc::CallbackServerContext*
       recipes::WaitDeletes(server, prefix, leader.rev() - 1, cancelled,
                            [server, reactor, leader, cancelled](base::Result<etcdserverpb::ResponseHeader> waited) {
                              if (waited.ok()) return Finish(server, reactor, "Campaign", grpc::Status::OK);
-                             grpc::Status failed = ToGrpcStatus(waited.status());
+                             grpc::Status failed = recipes::ErrorStatus(waited.status());
                              if (!cancelled->cancelled()) return Finish(server, reactor, "Campaign", failed);
                              // A campaign the client gave up leaves the election.
                              DeleteIfCreatedAt(server, leader, [server, reactor, failed](auto) {
@@ -238,7 +238,7 @@ grpc::ServerUnaryReactor* ElectionService::Campaign(grpc::CallbackServerContext*
     // Our key from an earlier campaign with the same lease: take the new value.
     PutIfCreatedAt(server, leader, value, [server, reactor, leader, wait](auto proclaimed) {
       if (proclaimed.ok()) return wait();
-      DeleteIfCreatedAt(server, leader, [server, reactor, failed = ToGrpcStatus(proclaimed.status())](auto) {
+      DeleteIfCreatedAt(server, leader, [server, reactor, failed = recipes::ErrorStatus(proclaimed.status())](auto) {
         Finish(server, reactor, "Campaign", failed);
       });
     });
@@ -257,7 +257,7 @@ grpc::ServerUnaryReactor* ElectionService::Proclaim(grpc::CallbackServerContext*
   server::EtcdServer* server = server_;
   PutIfCreatedAt(server_, request->leader(), request->value(),
                  [server, reactor, response](base::Result<etcdserverpb::ResponseHeader> header) {
-                   if (!header.ok()) return Finish(server, reactor, "Proclaim", ToGrpcStatus(header.status()));
+                   if (!header.ok()) return Finish(server, reactor, "Proclaim", recipes::ErrorStatus(header.status()));
                    *response->mutable_header() = *header;
                    Finish(server, reactor, "Proclaim", grpc::Status::OK);
                  });
@@ -271,8 +271,8 @@ grpc::ServerUnaryReactor* ElectionService::Leader(grpc::CallbackServerContext* c
   server::EtcdServer* server = server_;
   server_->Range(recipes::FirstCreated(request->name() + "/"),
                  [server, reactor, response](base::Result<etcdserverpb::RangeResponse> r) {
-                   if (!r.ok()) return Finish(server, reactor, "Leader", ToGrpcStatus(r.status()));
-                   if (r->kvs_size() == 0) return Finish(server, reactor, "Leader", ToGrpcStatus(NoLeader()));
+                   if (!r.ok()) return Finish(server, reactor, "Leader", recipes::ErrorStatus(r.status()));
+                   if (r->kvs_size() == 0) return Finish(server, reactor, "Leader", recipes::ErrorStatus(NoLeader()));
                    *response->mutable_header() = r->header();
                    *response->mutable_kv() = r->kvs(0);
                    Finish(server, reactor, "Leader", grpc::Status::OK);
@@ -296,7 +296,7 @@ grpc::ServerUnaryReactor* ElectionService::Resign(grpc::CallbackServerContext* c
   server::EtcdServer* server = server_;
   DeleteIfCreatedAt(server_, request->leader(),
                     [server, reactor, response](base::Result<etcdserverpb::ResponseHeader> header) {
-                      if (!header.ok()) return Finish(server, reactor, "Resign", ToGrpcStatus(header.status()));
+                      if (!header.ok()) return Finish(server, reactor, "Resign", recipes::ErrorStatus(header.status()));
                       *response->mutable_header() = *header;
                       Finish(server, reactor, "Resign", grpc::Status::OK);
                     });

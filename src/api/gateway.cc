@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
+#include "v3electionpb/v3election.grpc.pb.h"
+#include "v3lockpb/v3lock.grpc.pb.h"
 #include "server/version.h"
 
 namespace etcpp::api {
@@ -89,6 +91,20 @@ HttpResponse Call(const HttpRequest& http_request,
   return Json(http_request, http::status::ok, ToJson(*result));
 }
 
+// A call to a service of the API layer through the in-process channel.
+template <typename Stub, typename Request, typename Response>
+HttpResponse CallLocal(const HttpRequest& http_request, Stub* stub,
+                       grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*)) {
+  Request request;
+  HttpResponse bad;
+  if (!Parse(http_request, &request, &bad)) return bad;
+  grpc::ClientContext context;
+  Response response;
+  grpc::Status status = (stub->*method)(&context, request, &response);
+  if (!status.ok()) return Error(http_request, status);
+  return Json(http_request, http::status::ok, ToJson(response));
+}
+
 // A server-streamed answer as grpc-gateway writes each message: {"result": ...} and a
 // newline.
 HttpResponse StreamMessage(HttpResponse response) {
@@ -112,7 +128,7 @@ HttpResponse Probe(const HttpRequest& request, bool ok) {
 
 }  // namespace
 
-HttpHandler MakeGateway(server::EtcdServer* server) {
+HttpHandler MakeGateway(server::EtcdServer* server, std::shared_ptr<grpc::Channel> local) {
   using S = server::EtcdServer;
   using Route = std::function<HttpResponse(const HttpRequest&)>;
   auto routes = std::make_shared<std::map<std::string, Route>>(std::map<std::string, Route>{
@@ -136,6 +152,21 @@ HttpHandler MakeGateway(server::EtcdServer* server) {
       {"/v3/lease/keepalive",
        [server](const HttpRequest& r) { return StreamMessage(Call(r, &S::LeaseKeepAlive, server)); }},
   });
+  if (local) {
+    // Election and Lock (Observe, a stream without end, is served over gRPC only).
+    using E = v3electionpb::Election::Stub;
+    using L = v3lockpb::Lock::Stub;
+    std::shared_ptr<E> election = v3electionpb::Election::NewStub(local);
+    std::shared_ptr<L> lock = v3lockpb::Lock::NewStub(local);
+    routes->insert({
+        {"/v3/election/campaign", [election](const HttpRequest& r) { return CallLocal(r, election.get(), &E::Campaign); }},
+        {"/v3/election/proclaim", [election](const HttpRequest& r) { return CallLocal(r, election.get(), &E::Proclaim); }},
+        {"/v3/election/leader", [election](const HttpRequest& r) { return CallLocal(r, election.get(), &E::Leader); }},
+        {"/v3/election/resign", [election](const HttpRequest& r) { return CallLocal(r, election.get(), &E::Resign); }},
+        {"/v3/lock/lock", [lock](const HttpRequest& r) { return CallLocal(r, lock.get(), &L::Lock); }},
+        {"/v3/lock/unlock", [lock](const HttpRequest& r) { return CallLocal(r, lock.get(), &L::Unlock); }},
+    });
+  }
   return [server, routes](const HttpRequest& request) -> HttpResponse {
     std::string target(request.target());
     if (request.method() == http::verb::get) {

@@ -39,7 +39,7 @@ grpc::ServerUnaryReactor* LockService::Lock(grpc::CallbackServerContext*, const 
   auto cancelled = reactor->cancellation;
   server_->Txn(std::move(txn), [server, reactor, response, prefix, key,
                                 cancelled](base::Result<etcdserverpb::TxnResponse> joined) {
-    if (!joined.ok()) return Finish(server, reactor, "Lock", ToGrpcStatus(joined.status()));
+    if (!joined.ok()) return Finish(server, reactor, "Lock", recipes::ErrorStatus(joined.status()));
     int64_t my_rev = joined->succeeded() ? joined->header().revision()
                                          : joined->responses(0).response_range().kvs(0).create_revision();
     const auto& holder = joined->responses(1).response_range().kvs();
@@ -58,7 +58,7 @@ grpc::ServerUnaryReactor* LockService::Lock(grpc::CallbackServerContext*, const 
           // Leave the queue, as etcd's mutex does when its wait fails.
           etcdserverpb::DeleteRangeRequest leave;
           leave.set_key(key);
-          grpc::Status failed = ToGrpcStatus(header.status());
+          grpc::Status failed = recipes::ErrorStatus(header.status());
           server->DeleteRange(std::move(leave), [server, reactor, failed](auto) {
             Finish(server, reactor, "Lock", failed);
           });
@@ -75,7 +75,7 @@ grpc::ServerUnaryReactor* LockService::Unlock(grpc::CallbackServerContext* conte
   unlock.set_key(request->key());
   server::EtcdServer* server = server_;
   server_->DeleteRange(std::move(unlock), [server, reactor, response](auto deleted) {
-    if (!deleted.ok()) return Finish(server, reactor, "Unlock", ToGrpcStatus(deleted.status()));
+    if (!deleted.ok()) return Finish(server, reactor, "Unlock", recipes::ErrorStatus(deleted.status()));
     *response->mutable_header() = deleted->header();
     Finish(server, reactor, "Unlock", grpc::Status::OK);
   });

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "api/errors.h"
 #include "storage/mvcc/types.h"
 
 namespace etcpp::api::recipes {
@@ -41,6 +42,10 @@ void Cancellation::ClearAbort() {
 }
 
 base::Status CancelledStatus() { return base::Status(base::Code::kUnavailable, "context canceled"); }
+
+grpc::Status ErrorStatus(const base::Status& status) {
+  return grpc::Status(grpc::StatusCode::UNKNOWN, ToGrpcStatus(status).error_message());
+}
 
 std::string ContenderKey(const std::string& prefix, int64_t lease) {
   char hex[17];

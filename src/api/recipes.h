@@ -72,4 +72,8 @@ void WaitDeletes(server::EtcdServer* server, const std::string& prefix, int64_t 
 
 base::Status CancelledStatus();
 
+// etcd runs these services over its own client, so every error reaches the caller as
+// a plain error: etcd's message with gRPC code UNKNOWN.
+grpc::Status ErrorStatus(const base::Status& status);
+
 }  // namespace etcpp::api::recipes

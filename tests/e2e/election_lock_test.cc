@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <future>
+#include <regex>
 #include <thread>
 
 #include "etcdserverpb/rpc.grpc.pb.h"
@@ -72,6 +73,41 @@ TEST(EtcdctlLock, ConcurrentIncrementsUnderTheLockLoseNothing) {
                                   "$E get counter --print-value-only\n");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.out, std::to_string(processes * rounds) + "\n") << r.err;
+}
+
+// The JSON gateway's election and lock routes, side by side with etcd's.
+TEST(GatewaySideBySide, LockAndElectionRoutes) {
+  auto session = [](const Server& server) {
+    auto post = [&](const std::string& path, const std::string& body) {
+      CommandResult r = e2e::Run({"curl", "-s", "-w", " %{http_code}", "-X", "POST", "-d", body, server.url() + path});
+      std::string out = std::regex_replace(r.out, std::regex("\"header\":\\{[^}]*\\},?"), "");
+      return path + " " + body + "\n" + out + "\n";
+    };
+    std::string out;
+    out += post("/v3/lease/grant", R"({"TTL":60,"ID":100})");
+    out += post("/v3/lease/grant", R"({"TTL":60,"ID":200})");
+    out += post("/v3/lock/lock", R"({"name":"bXk=","lease":"100"})");
+    out += post("/v3/lock/unlock", R"({"key":"bXkvNjQ="})");
+    out += post("/v3/lock/lock", R"({"name":"bXk=","lease":"12345"})");
+    out += post("/v3/election/leader", R"({"name":"ZQ=="})");
+    out += post("/v3/election/campaign", R"({"name":"ZQ==","lease":"200","value":"djE="})");
+    out += post("/v3/election/leader", R"({"name":"ZQ=="})");
+    out += post("/v3/election/proclaim", R"({"leader":{"name":"ZQ==","key":"ZS9jOA==","rev":"5","lease":"200"},"value":"djI="})");
+    out += post("/v3/election/proclaim", R"({"leader":{"name":"ZQ==","key":"ZS9jOA==","rev":"4","lease":"200"},"value":"djI="})");
+    out += post("/v3/election/proclaim", R"({"value":"djI="})");
+    out += post("/v3/election/resign", R"({"leader":{"name":"ZQ==","key":"ZS9jOA==","rev":"5","lease":"200"}})");
+    out += post("/v3/election/leader", R"({"name":"ZQ=="})");
+    return out;
+  };
+  TempDir dir;
+  int peer_port = FreePort();
+  Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", {}, peer_port);
+  ASSERT_TRUE(etcd.Healthy()) << etcd.Log();
+  std::string expected = session(etcd);
+  etcd.Stop(SIGKILL);
+  Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", {}, peer_port);
+  ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
+  EXPECT_EQ(session(etcpp), expected) << "etcpp's log:\n" << etcpp.Log();
 }
 
 class Services : public ::testing::Test {

@@ -8,7 +8,10 @@
 #include <map>
 
 #include "api/client_listener.h"
+#include "api/election_service.h"
 #include "api/gateway.h"
+#include "api/lease_service.h"
+#include "api/lock_service.h"
 #include "api/services.h"
 #include "api/watch_service.h"
 #include "base/log.h"
@@ -54,6 +57,9 @@ int Serve(const etcpp::server::Config& config) {
   etcpp::api::KvService kv(server->get());
   etcpp::api::MaintenanceService maintenance(server->get());
   etcpp::api::ClusterService cluster(server->get());
+  etcpp::api::LeaseService lease(server->get());
+  etcpp::api::ElectionService election(server->get());
+  etcpp::api::LockService lock(server->get());
   etcpp::api::WatchService watch(server->get(), config.max_request_bytes + 512 * 1024);
   grpc::ServerBuilder builder;
   // etcd's limit on a request, plus room for gRPC's framing.
@@ -62,6 +68,9 @@ int Serve(const etcpp::server::Config& config) {
   builder.RegisterService(&kv);
   builder.RegisterService(&maintenance);
   builder.RegisterService(&cluster);
+  builder.RegisterService(&lease);
+  builder.RegisterService(&election);
+  builder.RegisterService(&lock);
   builder.RegisterService(&watch);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
 
@@ -88,7 +97,7 @@ int Serve(const etcpp::server::Config& config) {
     Log(LogLevel::kInfo, "serving peer traffic", {{"address", url}});
     listeners.push_back(std::move(*listener));
   }
-  auto gateway = etcpp::api::MakeGateway(server->get());
+  auto gateway = etcpp::api::MakeGateway(server->get(), grpc_server->InProcessChannel({}));
   auto streaming = etcpp::api::MakeStreamingGateway(server->get());
   // --listen-metrics-urls serve the same HTTP endpoints (/metrics, /health, …) apart
   // from client traffic, so scrapers need not reach the client port.

@@ -94,6 +94,17 @@ grpc::Status ToGrpcStatus(const base::Status& status) {
   return grpc::Status(grpc::StatusCode::UNKNOWN, status.message());
 }
 
+// grpc-go's names of the codes, which grpc_server_handled_total's labels use.
+const char* GrpcCodeName(grpc::StatusCode code) {
+  static const char* const names[] = {
+      "OK",          "Canceled",          "Unknown",        "InvalidArgument", "DeadlineExceeded",
+      "NotFound",    "AlreadyExists",     "PermissionDenied", "ResourceExhausted",
+      "FailedPrecondition", "Aborted",    "OutOfRange",     "Unimplemented",   "Internal",
+      "Unavailable", "DataLoss",          "Unauthenticated"};
+  int i = static_cast<int>(code);
+  return i >= 0 && i < static_cast<int>(std::size(names)) ? names[i] : "Unknown";
+}
+
 grpc::Status EtcdError(std::string_view message) {
   const Entry* entry = Find(message);
   ETCPP_ASSERT_MSG(entry, "not one of etcd's errors");

@@ -21,4 +21,7 @@ grpc::Status ToGrpcStatus(const base::Status& status);
 // The wire message and code of a known error, for code that builds errors directly.
 grpc::Status EtcdError(std::string_view message);
 
+// grpc-go's name of a code, which grpc_server_handled_total's labels use.
+const char* GrpcCodeName(grpc::StatusCode code);
+
 }  // namespace etcpp::api

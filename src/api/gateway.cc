@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
+#include "v3electionpb/v3election.grpc.pb.h"
+#include "v3lockpb/v3lock.grpc.pb.h"
 #include "server/version.h"
 
 namespace etcpp::api {
@@ -47,9 +49,10 @@ HttpResponse Json(const HttpRequest& request, http::status status, std::string b
 }
 
 HttpResponse Error(const HttpRequest& request, const grpc::Status& status) {
-  nlohmann::json body = {{"error", status.error_message()},
-                         {"code", static_cast<int>(status.error_code())},
-                         {"message", status.error_message()}};
+  // grpc-gateway's field order, kept (nlohmann::json would sort the keys).
+  nlohmann::ordered_json body = {{"error", status.error_message()},
+                                 {"message", status.error_message()},
+                                 {"code", static_cast<int>(status.error_code())}};
   return Json(request, HttpStatusOf(status.error_code()), body.dump());
 }
 
@@ -88,6 +91,27 @@ HttpResponse Call(const HttpRequest& http_request,
   base::Result<Response> result = answer.get_future().get();
   if (!result.ok()) return Error(http_request, ToGrpcStatus(result.status()));
   return Json(http_request, http::status::ok, ToJson(*result));
+}
+
+// A call to a service of the API layer through the in-process channel.
+template <typename Stub, typename Request, typename Response>
+HttpResponse CallLocal(const HttpRequest& http_request, Stub* stub,
+                       grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*)) {
+  Request request;
+  HttpResponse bad;
+  if (!Parse(http_request, &request, &bad)) return bad;
+  grpc::ClientContext context;
+  Response response;
+  grpc::Status status = (stub->*method)(&context, request, &response);
+  if (!status.ok()) return Error(http_request, status);
+  return Json(http_request, http::status::ok, ToJson(response));
+}
+
+// A server-streamed answer as grpc-gateway writes each message: {"result": ...} and a
+// newline.
+HttpResponse StreamMessage(HttpResponse response) {
+  if (response.result() == http::status::ok) response.body() = "{\"result\":" + response.body() + "}\n";
+  return response;
 }
 
 HttpResponse Health(const HttpRequest& request, server::EtcdServer* server) {
@@ -175,7 +199,7 @@ HttpStreamHandler MakeStreamingGateway(server::EtcdServer* server) {
   };
 }
 
-HttpHandler MakeGateway(server::EtcdServer* server) {
+HttpHandler MakeGateway(server::EtcdServer* server, std::shared_ptr<grpc::Channel> local) {
   using S = server::EtcdServer;
   using Route = std::function<HttpResponse(const HttpRequest&)>;
   auto routes = std::make_shared<std::map<std::string, Route>>(std::map<std::string, Route>{
@@ -186,7 +210,34 @@ HttpHandler MakeGateway(server::EtcdServer* server) {
       {"/v3/kv/compaction", [server](const HttpRequest& r) { return Call(r, &S::Compact, server); }},
       {"/v3/maintenance/status",
        [server](const HttpRequest& r) { return Json(r, http::status::ok, ToJson(server->Status())); }},
+      // Lease; grpc-gateway also binds the older /v3/kv/lease/* paths.
+      {"/v3/lease/grant", [server](const HttpRequest& r) { return Call(r, &S::LeaseGrant, server); }},
+      {"/v3/lease/revoke", [server](const HttpRequest& r) { return Call(r, &S::LeaseRevoke, server); }},
+      {"/v3/kv/lease/revoke", [server](const HttpRequest& r) { return Call(r, &S::LeaseRevoke, server); }},
+      {"/v3/lease/timetolive",
+       [server](const HttpRequest& r) { return Call(r, &S::LeaseTimeToLive, server); }},
+      {"/v3/kv/lease/timetolive",
+       [server](const HttpRequest& r) { return Call(r, &S::LeaseTimeToLive, server); }},
+      {"/v3/lease/leases", [server](const HttpRequest& r) { return Call(r, &S::LeaseLeases, server); }},
+      {"/v3/kv/lease/leases", [server](const HttpRequest& r) { return Call(r, &S::LeaseLeases, server); }},
+      {"/v3/lease/keepalive",
+       [server](const HttpRequest& r) { return StreamMessage(Call(r, &S::LeaseKeepAlive, server)); }},
   });
+  if (local) {
+    // Election and Lock (Observe, a stream without end, is served over gRPC only).
+    using E = v3electionpb::Election::Stub;
+    using L = v3lockpb::Lock::Stub;
+    std::shared_ptr<E> election = v3electionpb::Election::NewStub(local);
+    std::shared_ptr<L> lock = v3lockpb::Lock::NewStub(local);
+    routes->insert({
+        {"/v3/election/campaign", [election](const HttpRequest& r) { return CallLocal(r, election.get(), &E::Campaign); }},
+        {"/v3/election/proclaim", [election](const HttpRequest& r) { return CallLocal(r, election.get(), &E::Proclaim); }},
+        {"/v3/election/leader", [election](const HttpRequest& r) { return CallLocal(r, election.get(), &E::Leader); }},
+        {"/v3/election/resign", [election](const HttpRequest& r) { return CallLocal(r, election.get(), &E::Resign); }},
+        {"/v3/lock/lock", [lock](const HttpRequest& r) { return CallLocal(r, lock.get(), &L::Lock); }},
+        {"/v3/lock/unlock", [lock](const HttpRequest& r) { return CallLocal(r, lock.get(), &L::Unlock); }},
+    });
+  }
   return [server, routes](const HttpRequest& request) -> HttpResponse {
     std::string target(request.target());
     if (request.method() == http::verb::get) {

@@ -6,12 +6,18 @@
 // with the HTTP status of the gRPC code.
 #pragma once
 
+#include <grpcpp/channel.h>
+
+#include <memory>
+
 #include "api/client_listener.h"
 #include "server/server.h"
 
 namespace etcpp::api {
 
-HttpHandler MakeGateway(server::EtcdServer* server);
+// `local` is an in-process channel to this member's gRPC server, for the services that
+// live in the API layer (Election, Lock); without it their routes answer 404.
+HttpHandler MakeGateway(server::EtcdServer* server, std::shared_ptr<grpc::Channel> local = nullptr);
 // The streamed routes: POST /v3/watch takes one WatchRequest (JSON) and answers a
 // stream of {"result": WatchResponse} objects, one per line, as grpc-gateway does.
 HttpStreamHandler MakeStreamingGateway(server::EtcdServer* server);

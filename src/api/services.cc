@@ -5,17 +5,6 @@
 namespace etcpp::api {
 namespace {
 
-// grpc-go's names of the codes, which grpc_server_handled_total's labels use.
-const char* CodeName(grpc::StatusCode code) {
-  static const char* const names[] = {
-      "OK",          "Canceled",          "Unknown",        "InvalidArgument", "DeadlineExceeded",
-      "NotFound",    "AlreadyExists",     "PermissionDenied", "ResourceExhausted",
-      "FailedPrecondition", "Aborted",    "OutOfRange",     "Unimplemented",   "Internal",
-      "Unavailable", "DataLoss",          "Unauthenticated"};
-  int i = static_cast<int>(code);
-  return i >= 0 && i < static_cast<int>(std::size(names)) ? names[i] : "Unknown";
-}
-
 // One unary call: finishes the reactor and counts it in the metrics.
 class Call {
  public:
@@ -24,7 +13,7 @@ class Call {
       : server_(server), service_(service), method_(method), reactor_(context->DefaultReactor()) {}
 
   grpc::ServerUnaryReactor* Finish(grpc::Status status) const {
-    server_->metrics().GrpcHandled(service_, method_, CodeName(status.error_code()), false);
+    server_->metrics().GrpcHandled(service_, method_, GrpcCodeName(status.error_code()), false);
     reactor_->Finish(std::move(status));
     return reactor_;
   }

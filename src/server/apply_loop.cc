@@ -34,6 +34,7 @@ void EtcdServer::ApplyLoop() {
       tasks.swap(apply_tasks_);
     }
     for (auto& task : tasks) task();
+    LeaseTick();
     ReleaseReads();
     MaybeSnapshot();
     auto commit_start = std::chrono::steady_clock::now();
@@ -156,6 +157,7 @@ ApplyResult Answer(Result result, base::Status* error) {
 }  // namespace
 
 ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, base::Status* error) {
+  if (auto answered = ApplyLeaseRequest(request, error)) return std::move(*answered);
   // While NOSPACE is raised, writes that add data are refused on every member alike.
   const bool adds = request.has_put() || (request.has_txn() && HasPut(request.txn()));
   if (adds && NoSpaceAlarmed()) {
@@ -165,6 +167,7 @@ ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, b
   switch (request.request_case()) {
     case serverpb::InternalRequest::kPut: {
       auto result = Answer<etcdserverpb::PutResponse>(store_->Put(FromWire(request.put())), error);
+      if (error->ok()) AttachLeases(request, result);
       MaybeRaiseNoSpace();
       return result;
     }
@@ -173,6 +176,7 @@ ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, b
           store_->DeleteRange(FromWire(request.delete_range())), error);
     case serverpb::InternalRequest::kTxn: {
       auto result = Answer<etcdserverpb::TxnResponse>(store_->Txn(FromWire(request.txn())), error);
+      if (error->ok()) AttachLeases(request, result);
       if (adds) MaybeRaiseNoSpace();
       return result;
     }
@@ -187,6 +191,9 @@ ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, b
     case serverpb::InternalRequest::kMemberAttributes:
       ApplyMemberAttributes(request.member_attributes());
       return etcdserverpb::MemberListResponse();
+    case serverpb::InternalRequest::kLeaseGrant:
+    case serverpb::InternalRequest::kLeaseRevoke:
+    case serverpb::InternalRequest::kLeaseCheckpoint:
     case serverpb::InternalRequest::REQUEST_NOT_SET:
       break;
   }

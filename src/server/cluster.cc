@@ -22,6 +22,8 @@ namespace {
 
 base::Status Error(base::Code code, const char* message) { return base::Status(code, message); }
 
+base::Status NotLeaderError() { return Error(base::Code::kFailedPrecondition, "etcdserver: not leader"); }
+
 base::Status NotFound() { return Error(base::Code::kNotFound, "etcdserver: member not found"); }
 
 bool SharesPeerUrl(const serverpb::Member& a, const serverpb::Member& b) {
@@ -81,6 +83,20 @@ void EtcdServer::StartTransport(const std::string& snap_dir) {
     answer.set_is_leader(leader_.load() == member_id_);
     answer.set_ready(answer.is_leader() && LearnerReady(id));
     return answer;
+  };
+  // A follower's forwarded lease calls: answered only while this member leads, never
+  // forwarded again (two members with stale views must not bounce a call).
+  handler.lease_keep_alive = [this](const etcdserverpb::LeaseKeepAliveRequest& request) {
+    std::promise<base::Result<etcdserverpb::LeaseKeepAliveResponse>> answer;
+    if (leader_.load() != member_id_) return base::Result<etcdserverpb::LeaseKeepAliveResponse>(NotLeaderError());
+    LeaseKeepAlive(request, [&answer](auto result) { answer.set_value(std::move(result)); });
+    return answer.get_future().get();
+  };
+  handler.lease_time_to_live = [this](const etcdserverpb::LeaseTimeToLiveRequest& request) {
+    std::promise<base::Result<etcdserverpb::LeaseTimeToLiveResponse>> answer;
+    if (leader_.load() != member_id_) return base::Result<etcdserverpb::LeaseTimeToLiveResponse>(NotLeaderError());
+    LeaseTimeToLive(request, [&answer](auto result) { answer.set_value(std::move(result)); });
+    return answer.get_future().get();
   };
   handler.round_trip = [this](uint64_t id, double seconds) {
     metrics_.PeerRoundTrip(IdHex(id), seconds);
@@ -254,6 +270,7 @@ void EtcdServer::InstallSnapshot(uint64_t index) {
   ETCPP_ASSERT_MSG(status.ok(), status.ToString().c_str());
   status = LoadMembers(false);
   if (status.ok()) status = LoadAlarms();
+  if (status.ok()) status = OpenLessor();
   ETCPP_ASSERT_MSG(status.ok(), status.ToString().c_str());
   SyncPeers();
   // Files of snapshots raft turned down (older than this one) are of no further use.

@@ -196,3 +196,11 @@ void EtcdServer::Defragment(Done<etcdserverpb::DefragmentResponse> done) {
 }
 
 }  // namespace etcpp::server
+
+namespace etcpp::server {
+// Lease requests (lease.cc) are proposed the same way.
+template void EtcdServer::ProposeAndWait(serverpb::InternalRequest,
+                                         Done<etcdserverpb::LeaseGrantResponse>);
+template void EtcdServer::ProposeAndWait(serverpb::InternalRequest,
+                                         Done<etcdserverpb::LeaseRevokeResponse>);
+}  // namespace etcpp::server

@@ -79,6 +79,7 @@ base::Status EtcdServer::Bootstrap() {
   auto store = mvcc::Store::Open(backend_.get(), WatchStoreOptions());
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
+  ETCPP_RETURN_IF_ERROR(OpenLessor());
   StartWatchable();
   ETCPP_RETURN_IF_ERROR(CreateRaftNode());
   StartTransport(snap_dir);

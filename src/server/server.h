@@ -39,6 +39,7 @@
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
 #include "etcpp/serverpb.pb.h"
+#include "lease/lessor.h"
 #include "raft/rawnode.h"
 #include "server/config.h"
 #include "server/metrics.h"
@@ -60,7 +61,9 @@ using Done = std::function<void(base::Result<T>)>;
 // What applying one internal request produced, handed to its waiter.
 using ApplyResult = std::variant<etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
                                  etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse,
-                                 etcdserverpb::MemberListResponse, etcdserverpb::AlarmResponse>;
+                                 etcdserverpb::MemberListResponse, etcdserverpb::AlarmResponse,
+                                 etcdserverpb::LeaseGrantResponse, etcdserverpb::LeaseRevokeResponse,
+                                 etcdserverpb::LeaseCheckpointResponse>;
 
 class EtcdServer {
  public:
@@ -112,7 +115,35 @@ class EtcdServer {
 
   uint64_t leader() const { return leader_.load(); }
 
+  // --- Lease (lease.cc) ---
+  // Grant and revoke go through raft. KeepAlive and TimeToLive are answered by the
+  // leader, which alone keeps expiries; a follower hands them to the lease forwarder.
+  // KeepAlive answers TTL 0 and TimeToLive TTL -1 for a lease that is gone, as etcd.
+  void LeaseGrant(etcdserverpb::LeaseGrantRequest request, Done<etcdserverpb::LeaseGrantResponse> done);
+  void LeaseRevoke(etcdserverpb::LeaseRevokeRequest request,
+                   Done<etcdserverpb::LeaseRevokeResponse> done);
+  void LeaseKeepAlive(etcdserverpb::LeaseKeepAliveRequest request,
+                      Done<etcdserverpb::LeaseKeepAliveResponse> done);
+  void LeaseTimeToLive(etcdserverpb::LeaseTimeToLiveRequest request,
+                       Done<etcdserverpb::LeaseTimeToLiveResponse> done);
+  void LeaseLeases(etcdserverpb::LeaseLeasesRequest request, Done<etcdserverpb::LeaseLeasesResponse> done);
+
  private:
+  // lease.cc
+  base::Status OpenLessor();  // in Bootstrap, once the store is open; after a snapshot
+  // Apply loop, on every wake-up: follows leadership (Promote/Demote) and proposes the
+  // revokes of expired leases and the checkpoints due.
+  void LeaseTick();
+  // Answers the lease requests, and puts or txns whose lease does not exist; nullopt
+  // for everything else, which the caller applies and then passes to AttachLeases.
+  std::optional<ApplyResult> ApplyLeaseRequest(const serverpb::InternalRequest& request,
+                                               base::Status* error);
+  void AttachLeases(const serverpb::InternalRequest& request, const ApplyResult& result);
+  bool TxnLeasesExist(const etcdserverpb::TxnRequest& txn);
+  std::unique_ptr<lease::Lessor> lessor_;
+  bool lease_primary_ = false;  // apply loop only: whether the lessor was promoted
+  uint64_t lease_term_ = 0;     // apply loop only: the term it was promoted in
+
   struct Proposal {
     std::string data;
     std::optional<raftpb::ConfChange> conf_change;  // else data is an internal request

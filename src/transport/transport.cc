@@ -122,11 +122,22 @@ class Transport::Peer {
 
   void SetUrls(std::vector<std::string> urls) {
     std::lock_guard lock(mu_);
+    if (urls != urls_) call_channel_.reset();
     urls_ = std::move(urls);
   }
   std::vector<std::string> urls() {
     std::lock_guard lock(mu_);
     return urls_;
+  }
+
+  // A channel for occasional calls (not the stream's), made on first use.
+  std::shared_ptr<grpc::Channel> CallChannel() {
+    std::lock_guard lock(mu_);
+    if (!call_channel_ && !urls_.empty()) {
+      auto target = GrpcTarget(urls_.front());
+      if (target.ok()) call_channel_ = grpc::CreateChannel(*target, grpc::InsecureChannelCredentials());
+    }
+    return call_channel_;
   }
 
   void Enqueue(raftpb::Message message) {
@@ -243,6 +254,7 @@ class Transport::Peer {
   bool dropped_ = false;                          // guarded by mu_
   bool stop_ = false;                             // guarded by mu_
   std::unique_ptr<grpc::ClientContext> context_;  // guarded by mu_
+  std::shared_ptr<grpc::Channel> call_channel_;   // guarded by mu_
   std::thread thread_;
 };
 
@@ -316,11 +328,32 @@ class Transport::Service final : public peerpb::Peer::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status LeaseKeepAlive(grpc::ServerContext* context, const etcdserverpb::LeaseKeepAliveRequest* request,
+                              etcdserverpb::LeaseKeepAliveResponse* reply) override {
+    if (auto refused = Check(context); !refused.ok()) return refused;
+    return Answer(transport_->handler_.lease_keep_alive(*request), reply);
+  }
+
+  grpc::Status LeaseTimeToLive(grpc::ServerContext* context, const etcdserverpb::LeaseTimeToLiveRequest* request,
+                               etcdserverpb::LeaseTimeToLiveResponse* reply) override {
+    if (auto refused = Check(context); !refused.ok()) return refused;
+    return Answer(transport_->handler_.lease_time_to_live(*request), reply);
+  }
+
   grpc::Status Ping(grpc::ServerContext* context, const peerpb::Empty*, peerpb::Empty*) override {
     return Check(context);
   }
 
  private:
+  // The member's error travels as its message, which the forwarding member hands back to
+  // its client as if it were its own.
+  template <typename Response>
+  static grpc::Status Answer(base::Result<Response> result, Response* reply) {
+    if (!result.ok()) return grpc::Status(grpc::StatusCode::UNKNOWN, result.status().message());
+    *reply = std::move(result.value());
+    return grpc::Status::OK;
+  }
+
   // A caller that does not know its cluster yet (a member about to join) says 0.
   grpc::Status Check(grpc::ServerContext* context) {
     const auto& metadata = context->client_metadata();
@@ -464,6 +497,51 @@ void Transport::Stop() {
   }
   peers.clear();
   for (auto& t : senders) t.join();
+}
+
+std::shared_ptr<grpc::Channel> Transport::PeerChannel(uint64_t to) {
+  std::lock_guard lock(mu_);
+  auto it = peers_.find(to);
+  return it == peers_.end() ? nullptr : it->second->CallChannel();
+}
+
+template <typename Request, typename Response, typename Start>
+void Transport::Forward(uint64_t to, const Request& request,
+                        std::function<void(base::Result<Response>)> done, Start start) {
+  auto channel = PeerChannel(to);
+  if (!channel) return done(base::Status(base::Code::kUnavailable, "etcdserver: no leader"));
+  struct Call {
+    std::unique_ptr<peerpb::Peer::Stub> stub;
+    std::unique_ptr<grpc::ClientContext> context;
+    Request request;
+    Response response;
+  };
+  auto call = std::make_shared<Call>();
+  call->stub = peerpb::Peer::NewStub(channel);
+  call->context = PeerContext(cluster_id_, member_id_);
+  call->context->set_deadline(Deadline(std::chrono::seconds(5)));
+  call->request = request;
+  start(call->stub->async(), call->context.get(), &call->request, &call->response,
+        [call, done = std::move(done)](grpc::Status status) {
+          if (!status.ok()) return done(base::Status(base::Code::kUnavailable, status.error_message()));
+          done(std::move(call->response));
+        });
+}
+
+void Transport::ForwardLeaseKeepAlive(
+    uint64_t to, const etcdserverpb::LeaseKeepAliveRequest& request,
+    std::function<void(base::Result<etcdserverpb::LeaseKeepAliveResponse>)> done) {
+  Forward(to, request, std::move(done), [](auto* async, auto* context, auto* req, auto* resp, auto callback) {
+    async->LeaseKeepAlive(context, req, resp, std::move(callback));
+  });
+}
+
+void Transport::ForwardLeaseTimeToLive(
+    uint64_t to, const etcdserverpb::LeaseTimeToLiveRequest& request,
+    std::function<void(base::Result<etcdserverpb::LeaseTimeToLiveResponse>)> done) {
+  Forward(to, request, std::move(done), [](auto* async, auto* context, auto* req, auto* resp, auto callback) {
+    async->LeaseTimeToLive(context, req, resp, std::move(callback));
+  });
 }
 
 base::Result<peerpb::LearnerReadyResponse> Transport::AskLearnerReady(uint64_t to, uint64_t learner) {

@@ -46,6 +46,11 @@ struct Handler {
   std::function<peerpb::ClusterInfo()> cluster_info;
   // Whether learner `id` may be promoted (asked of this member when it leads).
   std::function<peerpb::LearnerReadyResponse(uint64_t id)> learner_ready;
+  // A follower's lease calls, answered here when this member leads (else an error).
+  std::function<base::Result<etcdserverpb::LeaseKeepAliveResponse>(const etcdserverpb::LeaseKeepAliveRequest&)>
+      lease_keep_alive;
+  std::function<base::Result<etcdserverpb::LeaseTimeToLiveResponse>(const etcdserverpb::LeaseTimeToLiveRequest&)>
+      lease_time_to_live;
   // A probe's round trip to peer `id` (etcd_network_peer_round_trip_time_seconds).
   std::function<void(uint64_t id, double seconds)> round_trip;
 };
@@ -71,6 +76,12 @@ class Transport {
   // most a few seconds.
   base::Result<peerpb::LearnerReadyResponse> AskLearnerReady(uint64_t to, uint64_t learner);
 
+  // Hands a client's lease call to peer `to` (the leader); `done` runs on a gRPC thread.
+  void ForwardLeaseKeepAlive(uint64_t to, const etcdserverpb::LeaseKeepAliveRequest& request,
+                             std::function<void(base::Result<etcdserverpb::LeaseKeepAliveResponse>)> done);
+  void ForwardLeaseTimeToLive(uint64_t to, const etcdserverpb::LeaseTimeToLiveRequest& request,
+                              std::function<void(base::Result<etcdserverpb::LeaseTimeToLiveResponse>)> done);
+
   // Closes every stream and joins the threads; later sends are dropped.
   void Stop();
 
@@ -82,6 +93,11 @@ class Transport {
   class Peer;
   class Service;
   void SendSnapshot(raftpb::Message message);
+  // A channel to peer `to`, kept for the forwarded calls; null for an unknown peer.
+  std::shared_ptr<grpc::Channel> PeerChannel(uint64_t to);
+  template <typename Request, typename Response, typename Start>
+  void Forward(uint64_t to, const Request& request, std::function<void(base::Result<Response>)> done,
+               Start start);
 
   const uint64_t cluster_id_;
   const uint64_t member_id_;

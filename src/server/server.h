@@ -77,6 +77,16 @@ class EtcdServer {
   void HashKV(int64_t revision, Done<etcdserverpb::HashKVResponse> done);
   // Compacts the backend file while readers carry on (LMDB's compacting copy).
   void Defragment(Done<etcdserverpb::DefragmentResponse> done);
+  // Maintenance.Snapshot (snapshot.cc): a consistent copy of the backend in an unlinked
+  // temporary file, closed when the last holder lets go.
+  struct BackendCopy {
+    int fd = -1;
+    int64_t size_bytes = 0;
+    ~BackendCopy();
+  };
+  // Commits what is applied (so the copy holds every applied write, as etcd's), then
+  // copies the committed state on the read pool, away from the apply loop.
+  void SnapshotBackend(Done<std::shared_ptr<BackendCopy>> done);
   std::vector<serverpb::Member> Members() const;
   // A response header as etcd fills it: cluster and member id, current revision, term.
   etcdserverpb::ResponseHeader Header() const;

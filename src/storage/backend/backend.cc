@@ -410,4 +410,11 @@ Result<int64_t> Backend::Defragment() {
   return *before - *after;
 }
 
+Status Backend::CopyTo(int fd) const {
+  // Shared: a defragment must not close the environment under the copy's read txn.
+  std::shared_lock<std::shared_mutex> lock(remap_mu_);
+  int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
+  return rc == 0 ? Status::Ok() : LmdbStatus(rc, "copy");
+}
+
 }  // namespace etcpp::backend

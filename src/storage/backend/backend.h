@@ -152,6 +152,10 @@ class Backend {
   // size reclaimed in bytes.
   base::Result<int64_t> Defragment();
 
+  // Any thread: writes a compacted copy of the committed state to `fd` (a backup, as
+  // etcd's Maintenance.Snapshot sends). A file LMDB can open as data.mdb.
+  base::Status CopyTo(int fd) const;
+
   const std::string& dir() const { return config_.dir; }
 
  private:

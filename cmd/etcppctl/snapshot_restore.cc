@@ -60,6 +60,21 @@ std::string Sha256(std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
+// etcd's checks of one peer URL (types.NewURLs); exits with its message.
+void CheckPeerUrl(std::string url) {
+  url.erase(0, url.find_first_not_of(" \t"));
+  url.erase(url.find_last_not_of(" \t") + 1);
+  const size_t separator = url.find("://");
+  const std::string scheme = separator == std::string::npos ? "" : url.substr(0, separator);
+  if (scheme != "http" && scheme != "https" && scheme != "unix" && scheme != "unixs")
+    ExitWithError(kExitError, "URL scheme must be http, https, unix, or unixs: " + url);
+  const size_t path = url.find('/', separator + 3);
+  const std::string host = url.substr(separator + 3, path - (separator + 3));
+  if (host.find(':') == std::string::npos)
+    ExitWithError(kExitError, "URL address does not have the form \"host:port\": " + url);
+  if (path != std::string::npos) ExitWithError(kExitError, "URL must not contain a path: " + url);
+}
+
 // etcd's VerifyBootstrap for a restore: this member is in the cluster, under the peer
 // URLs it advertises.
 serverpb::Member FindSelf(const std::vector<serverpb::Member>& members, const std::string& name,
@@ -74,11 +89,12 @@ serverpb::Member FindSelf(const std::vector<serverpb::Member>& members, const st
   for (const auto& url : listed) {
     if (std::find(advertised.begin(), advertised.end(), url) == advertised.end()) missing.push_back(name + "=" + url);
   }
-  // etcd names the first difference after resolving hosts; we compare the URLs as given.
-  const std::string why = listed.size() != advertised.size()
-                              ? "len(" + GoQuoted(advertised) + ") != len(" + GoQuoted(listed) + ")"
-                              : "\"" + advertised[0] + "\"(resolved from \"" + advertised[0] + "\") != \"" +
-                                    listed[0] + "\"(resolved from \"" + listed[0] + "\")";
+  // etcd compares after resolving host names; we compare the URLs as given.
+  std::string why = "len(" + GoQuoted(advertised) + ") != len(" + GoQuoted(listed) + ")";
+  if (listed.size() == advertised.size()) {
+    const auto differ = std::mismatch(advertised.begin(), advertised.end(), listed.begin());
+    why = "resolved urls: \"" + *differ.first + "\" != \"" + *differ.second + "\"";
+  }
   if (!missing.empty()) {
     ExitWithError(kExitError, "--initial-cluster has " + Join(missing, ",") +
                                   " but missing from --initial-advertise-peer-urls=" + Join(advertised, ",") + " (" +
@@ -150,6 +166,10 @@ void RestoreRun(Command& c, const std::vector<std::string>& args) {
   const std::string data_dir = c.GetString("data-dir").empty() ? name + ".etcd" : c.GetString("data-dir");
   const std::string wal_dir =
       c.GetString("wal-dir").empty() ? (fs::path(data_dir) / "member" / "wal").string() : c.GetString("wal-dir");
+  for (const auto& url : Split(c.GetString("initial-advertise-peer-urls"))) CheckPeerUrl(url);
+  for (const auto& entry : Split(c.GetString("initial-cluster"))) {
+    if (!entry.empty()) CheckPeerUrl(entry.find('=') == std::string::npos ? "" : entry.substr(entry.find('=') + 1));
+  }
   auto members = server::ParseInitialCluster(c.GetString("initial-cluster"), c.GetString("initial-cluster-token"));
   if (!members.ok()) ExitWithError(kExitError, members.status().message());
   const serverpb::Member self = FindSelf(*members, name, Split(c.GetString("initial-advertise-peer-urls")));

@@ -55,10 +55,11 @@ def free_port():
 class Server:
     """A single-member cluster of `binary` (etcd's flags) on free loopback ports."""
 
-    def __init__(self, binary, tls=None, ports=None):
+    def __init__(self, binary, tls=None, ports=None, data_dir=None):
         self.binary = binary
         self.tls = tls  # None, or {"ca": path, "cert": path, "key": path}: TLS with client certificates
         self.dir = tempfile.mkdtemp(prefix="etcppctl-diff-")
+        self.data_dir = data_dir or os.path.join(self.dir, "data")  # e.g. a restored snapshot
         # The same ports for both sessions give both servers the same member and cluster
         # ids (etcd derives them from the peer URLs), so even id widths match.
         self.client_port, self.peer_port = ports or (free_port(), free_port())
@@ -68,7 +69,7 @@ class Server:
     def start(self):
         peer = "http://127.0.0.1:%d" % self.peer_port
         client = ("https://" if self.tls else "http://") + self.endpoint
-        args = [self.binary, "--name", "diff", "--data-dir", os.path.join(self.dir, "data"),
+        args = [self.binary, "--name", "diff", "--data-dir", self.data_dir,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "diff=" + peer, "--initial-cluster-token", "etcppctl-diff"]

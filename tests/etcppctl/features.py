@@ -142,6 +142,23 @@ def test_elect(ours, reference):
     out, _, _ = ours.run("get", "E", "--prefix")
     check("the leader key is gone after resigning", out == "", repr(out))
 
+    _, err, rc = ours.run("elect", "--ttl", "2", "--period", "2", "P", "p")
+    check("elect --period of at least --ttl is refused", rc == 128 and err == "Error: --period must be shorter than --ttl\n",
+          err)
+    # --period 1 renews a 30 s lease every second; the default (a third of the TTL) would
+    # renew it next only 10 s after the session began, so "remaining(29s)" or more 4 to 9 s
+    # after the campaign shows a recent renewal.
+    leader = ours.start("elect", "--ttl", "30", "--period", "1", "P", "p")
+    key = wait_for_line(leader)
+    started, renewed, out = time.time(), False, ""
+    while not renewed and time.time() - started < 9 and key.startswith("P/"):
+        time.sleep(0.25)
+        out, _, _ = ours.run("lease", "timetolive", key.strip()[2:])
+        remaining = re.search(r"remaining\((\d+)s\)", out)
+        renewed = time.time() - started >= 4 and remaining is not None and int(remaining.group(1)) >= 29
+    check("elect --period sets the session's keep-alive period", renewed, repr(key) + out)
+    interrupt(leader)
+
 
 def test_make_mirror(candidate, server_binary, source):
     destination = Server(server_binary)

@@ -33,9 +33,9 @@ class Ctl:
     def __init__(self, binary, endpoint):
         self.binary, self.endpoint = binary, endpoint
 
-    def run(self, *args, stdin=""):
+    def run(self, *args, stdin="", timeout=30):
         result = subprocess.run([self.binary, "--endpoints=" + self.endpoint] + list(args), input=stdin,
-                                capture_output=True, text=True, timeout=30, env=dict(os.environ, ETCDCTL_API="3"))
+                                capture_output=True, text=True, timeout=timeout, env=dict(os.environ, ETCDCTL_API="3"))
         return result.stdout, result.stderr, result.returncode
 
     def start(self, *args, stdin=None):
@@ -160,6 +160,28 @@ def test_elect(ours, reference):
     interrupt(leader)
 
 
+def test_check_perf(ours, reference):
+    for args in (["--load", "huge"], ["--prefix", "/perf-busy/"]):
+        ours.run("put", "/perf-busy/k", "v")
+        results = [ctl.run("check", "perf", *args)[1:] for ctl in (ours, reference)]
+        check("check perf %s fails as etcdctl's" % " ".join(args), results[0] == results[1] and results[0][1] != 0,
+              str(results))
+    # The full 60 s run. Its verdict depends on the machine's load, so the lines are
+    # checked for etcdctl's shape, not for PASS.
+    out, err, rc = ours.run("check", "perf", "--auto-compact", timeout=150)
+    lines = out.split("\n")  # text mode reads the bar's "\r" redraws as line ends too
+    lines = lines[max(i for i, line in enumerate(lines) if " / 60 " in line) if " / 60 " in out else 0:]
+    expected = [r"^ 60 / 60 B(o*m)! 100\.00%$", r"^Compacting with revision \d+$", r"^Compacted with revision \d+$",
+                r"^(PASS: Throughput is|FAIL: Throughput too low:) \d+ writes/s$",
+                r"^(PASS: Slowest request took|Slowest request took too long:) \d+\.\d{6}s$",
+                r"^(PASS: Stddev is|Stddev too high:) \d+\.\d{6}s$", r"^(PASS|FAIL)$", r"^$"]
+    check("check perf prints etcdctl's progress and verdict lines",
+          len(lines) == len(expected) and all(re.match(e, l) for e, l in zip(expected, lines)) and
+          rc == (0 if lines[-2] == "PASS" else 1), repr(out[-600:]) + err)
+    left, _, _ = ours.run("get", "/etcdctl-check-perf/", "--prefix", "--keys-only")
+    check("check perf deletes its keys", left == "", repr(left[:200]))
+
+
 def test_make_mirror(candidate, server_binary, source):
     destination = Server(server_binary)
     try:
@@ -241,6 +263,7 @@ def main():
         test_lock_interoperates(ours, reference)
         test_elect(ours, reference)
         test_completion(ours)
+        test_check_perf(ours, reference)
         test_make_mirror(args.candidate, args.server, server)
     finally:
         server.stop()

@@ -110,6 +110,40 @@ def test_save_status_restore(ctl, etcpp, work):
             restored.stop()
 
 
+# Reads the first chunk of a Snapshot stream, checks the chunk size etcd uses, and
+# cancels. Run by Debian's python3, which has python3-etcd3 and its gRPC stubs.
+CANCEL_MID_STREAM = """
+import sys, etcd3
+from etcd3.etcdrpc import rpc_pb2
+client = etcd3.client(port=int(sys.argv[1]))
+stream = client.maintenancestub.Snapshot(rpc_pb2.SnapshotRequest(), 30)
+first = next(stream)
+stream.cancel()
+print(len(first.blob), first.remaining_bytes > 0)
+"""
+
+
+def test_cancelled_stream(ctl, etcpp, work):
+    server = Server(etcpp)
+    try:
+        server.start()
+        value = "x" * 10000
+        for i in range(200):  # about 2 MB: a stream of many chunks
+            run(ctl, "put", "big%03d" % i, value, endpoint=server.endpoint)
+        result = subprocess.run(["/usr/bin/python3", "-c", CANCEL_MID_STREAM, str(server.client_port)],
+                                capture_output=True, text=True, timeout=60)
+        check("a snapshot stream sends 32 KiB chunks and can be cancelled", result.stdout == "32768 True\n",
+              result.stdout + result.stderr)
+        out, err, rc = run(ctl, "put", "after-cancel", "1", endpoint=server.endpoint)
+        check("the server serves on after a cancelled snapshot", rc == 0 and out == "OK\n", out + err)
+        _, err, rc = run(ctl, "snapshot", "save", "big.db", cwd=work, endpoint=server.endpoint)
+        check("a multi-chunk snapshot saves with its trailer", rc == 0 and trailer_ok(os.path.join(work, "big.db")), err)
+        out, _, _ = run(ctl, "snapshot", "status", "big.db", "-w", "json", cwd=work)
+        check("the multi-chunk snapshot holds every key", rc == 0 and json.loads(out)["revision"] == 202, out)
+    finally:
+        server.stop()
+
+
 def test_restore_errors_match_etcdctl(ctl, work):
     good = open(os.path.join(work, "ours.db"), "rb").read()
     corrupt = bytearray(good)
@@ -173,6 +207,7 @@ def main():
     try:
         ctl = os.path.abspath(args.candidate)  # the tools run in `work`
         test_save_status_restore(ctl, os.path.abspath(args.etcpp), work)
+        test_cancelled_stream(ctl, os.path.abspath(args.etcpp), work)
         test_restore_errors_match_etcdctl(ctl, work)
         test_restore_refuses_etcd_snapshot(ctl, work)
     finally:

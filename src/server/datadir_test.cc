@@ -13,7 +13,7 @@ namespace {
 // A snapshot's old member records give way to the new cluster's, and the WAL and
 // raft snapshot start at index 1 with every new member a voter: what `etcpp` reads back
 // when it restarts on a restored data dir.
-TEST(DataDir, ReplacesMembersAndStartsTheLogAtIndexOne) {
+TEST(InitializeMemberDataDir, ReplacesMembersAndStartsTheLogAtIndexOne) {
   const auto dir = std::filesystem::temp_directory_path() / ("etcpp_datadir_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   auto members = ParseInitialCluster("a=http://127.0.0.1:1,b=http://127.0.0.1:2,c=http://127.0.0.1:3", "tok");

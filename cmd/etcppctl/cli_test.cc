@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lmdbfile.h"
 #include "printer.h"
 #include "tabwriter.h"
 
@@ -79,6 +80,19 @@ TEST(GoQuoteTest, QuotesLikeStrconvQuote) {
 }
 
 TEST(HexBytesTest, EscapesEveryByte) { EXPECT_EQ(HexBytes("fo"), "\\x66\\x6f"); }
+
+// The magic after the first page's 16-byte header tells etcpp (LMDB) snapshots from
+// etcd (bbolt) ones; anything else, or a file too short to hold it, is neither.
+TEST(SnapshotFormatTest, TellsLmdbFromBboltByMagic) {
+  std::string page(64, '\0');
+  page.replace(16, 4, "\xde\xc0\xef\xbe");  // 0xBEEFC0DE, little-endian
+  EXPECT_EQ(DetectSnapshotFormat(page), SnapshotFormat::kLmdb);
+  page.replace(16, 4, "\xed\xda\x0c\xed");  // 0xED0CDAED
+  EXPECT_EQ(DetectSnapshotFormat(page), SnapshotFormat::kBolt);
+  page.replace(16, 4, "junk");
+  EXPECT_EQ(DetectSnapshotFormat(page), SnapshotFormat::kUnknown);
+  EXPECT_EQ(DetectSnapshotFormat(page.substr(0, 19)), SnapshotFormat::kUnknown);
+}
 
 }  // namespace
 }  // namespace etcpp::ctl

@@ -192,9 +192,12 @@ void ElectRun(Command& c, const std::vector<std::string>& args) {
   const bool listen = c.GetBool("listen");
   if (args.size() == 1 && !listen) ExitWithError(kExitBadArgs, "no proposal argument but -l not set");
   if (args.size() == 2 && listen) ExitWithError(kExitBadArgs, "proposal given but -l is set");
+  // A renewal period of at least the TTL would let the lease lapse between renewals.
+  if (c.GetInt("period") < 0 || (c.GetInt("period") > 0 && c.GetInt("period") >= c.GetInt("ttl")))
+    ExitWithError(kExitBadArgs, "--period must be shorter than --ttl");
   auto client = MustClient(c);
   CatchSignals();
-  auto session = client::Session::Create(*client, c.GetInt("ttl"));
+  auto session = client::Session::Create(*client, c.GetInt("ttl"), std::chrono::seconds(c.GetInt("period")));
   if (!session.ok()) ExitWithError(kExitError, session.status().message());
   client::Election election(**session, args[0]);
   if (listen) {
@@ -244,6 +247,8 @@ std::unique_ptr<Command> NewElectCommand() {
   auto c = MakeCommand("elect <election-name> [proposal]", "Observes and participates in leader election", ElectRun);
   c->AddFlag("listen", "l", FlagType::kBool, "false", "observation mode");
   c->AddFlag("ttl", "", FlagType::kInt, "60", "timeout for session (etcppctl)");
+  c->AddFlag("period", "", FlagType::kInt, "0",
+             "seconds between keep-alives of the session lease; 0: a third of --ttl (etcppctl)");
   return c;
 }
 

@@ -1,56 +1,20 @@
-// snapshot save and status: etcdctl's snapshot_command.go over clientv3/snapshot.
+// snapshot save and status: etcdctl's snapshot_command.go over clientv3/snapshot. Status
+// reads etcd (bbolt) and etcpp (LMDB) snapshot files alike; restore is in snapshot_restore.cc.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
+#include "base/crc32c.h"
 #include "boltdb.h"
 #include "commands.h"
 #include "global.h"
+#include "lmdbfile.h"
 #include "printer_rows.h"
+#include "snapshot_log.h"
 
 namespace etcpp::ctl {
 namespace {
-
-// CRC-32C (Castagnoli), the hash etcd's snapshot status uses.
-class Crc32c {
- public:
-  void Update(std::string_view bytes) {
-    static const auto table = [] {
-      std::array<uint32_t, 256> t{};
-      for (uint32_t i = 0; i < 256; ++i) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; ++k) c = (c & 1) ? 0x82F63B78 ^ (c >> 1) : c >> 1;
-        t[i] = c;
-      }
-      return t;
-    }();
-    for (unsigned char b : bytes) crc_ = table[(crc_ ^ b) & 0xff] ^ (crc_ >> 8);
-  }
-  uint32_t Sum() const { return ~crc_; }
-
- private:
-  uint32_t crc_ = ~0u;
-};
-
-// The zap lines etcdctl's snapshot code logs on stderr. Its snapshot package stamps them
-// with epoch seconds, the client's maintenance code with ISO-8601 time.
-void LogInfo(const std::string& caller, const std::string& message, const std::string& fields, bool iso_time) {
-  const auto now = std::chrono::system_clock::now();
-  char ts[64];
-  if (iso_time) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    const size_t n = std::strftime(ts, sizeof ts, "\"%Y-%m-%dT%H:%M:%S", &tm);
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::snprintf(ts + n, sizeof ts - n, ".%03lldZ\"", static_cast<long long>(millis));
-  } else {
-    std::snprintf(ts, sizeof ts, "%.7f", std::chrono::duration<double>(now.time_since_epoch()).count());
-  }
-  std::cerr << "{\"level\":\"info\",\"ts\":" << ts << ",\"caller\":\"" << caller << "\",\"msg\":\"" << message << "\""
-            << fields << "}\n";
-}
 
 void SaveRun(Command& c, const std::vector<std::string>& args) {
   if (args.size() != 1) ExitWithError(kExitBadArgs, "snapshot save expects one argument");
@@ -80,6 +44,9 @@ void SaveRun(Command& c, const std::vector<std::string>& args) {
   });
   out.close();
   if (status.ok()) LogInfo("clientv3/maintenance.go:208", "completed snapshot read; closing", "", true);
+  // The stream ends with a SHA-256 of the data; without it the file cannot be verified.
+  if (status.ok() && size % 512 != 32)
+    status = base::Status(base::Code::kCorruption, "sha256 checksum not found [bytes: " + std::to_string(size) + "]");
   // Renamed into place only when complete, so `path` is never a torn snapshot.
   if (!status.ok() || std::rename(partial.c_str(), path.c_str()) != 0) {
     std::remove(partial.c_str());
@@ -98,27 +65,36 @@ void SaveRun(Command& c, const std::vector<std::string>& args) {
 void StatusRun(Command& c, const std::vector<std::string>& args) {
   if (args.size() != 1) ExitWithError(kExitBadArgs, "snapshot status requires exactly one argument");
   InitDisplay(c);
-  Crc32c hash;
+  const std::string& path = args[0];
+  std::ifstream in(path, std::ios::binary);
+  if (!in) ExitWithError(kExitError, "stat " + path + ": no such file or directory");
+  std::string start(64, '\0');
+  in.read(start.data(), static_cast<std::streamsize>(start.size()));
+  start.resize(static_cast<size_t>(in.gcount()));
+  uint32_t hash = 0;
   SnapshotStatus status;
   bool in_key_bucket = false;
-  auto info = WalkBoltFile(args[0], BoltVisitor{
-                                        [&](std::string_view bucket) {
-                                          hash.Update(bucket);
-                                          in_key_bucket = bucket == "key";
-                                        },
-                                        [&](std::string_view key, std::string_view value) {
-                                          hash.Update(key);
-                                          hash.Update(value);
-                                          // A revision key starts with its main revision, big-endian.
-                                          if (in_key_bucket && key.size() >= 8) {
-                                            uint64_t main = 0;
-                                            for (int i = 0; i < 8; ++i) main = main << 8 | uint8_t(key[i]);
-                                            status.revision = static_cast<int64_t>(main);
-                                          }
-                                          ++status.total_keys;
-                                        }});
+  const BoltVisitor visitor{
+      [&](std::string_view bucket) {
+        hash = base::crc32c::Extend(hash, bucket);
+        in_key_bucket = bucket == "key";
+      },
+      [&](std::string_view key, std::string_view value) {
+        hash = base::crc32c::Extend(base::crc32c::Extend(hash, key), value);
+        // A revision key starts with its main revision, big-endian (etcd's and etcpp's).
+        if (in_key_bucket && key.size() >= 8) {
+          uint64_t main = 0;
+          for (int i = 0; i < 8; ++i) main = main << 8 | uint8_t(key[i]);
+          status.revision = static_cast<int64_t>(main);
+        }
+        ++status.total_keys;
+      }};
+  // etcpp snapshots are LMDB files; anything else is read as etcd's bbolt, whose
+  // reader gives etcd's own "invalid database" for garbage.
+  auto info = DetectSnapshotFormat(start) == SnapshotFormat::kLmdb ? WalkLmdbFile(path, visitor)
+                                                                   : WalkBoltFile(path, visitor);
   if (!info.ok()) ExitWithError(kExitError, info.status().message());
-  status.hash = hash.Sum();
+  status.hash = hash;
   status.total_size = static_cast<int64_t>(info->size_bytes);
   Display().DBStatus(status);
 }
@@ -129,6 +105,7 @@ std::unique_ptr<Command> NewSnapshotCommand() {
   auto snapshot = MakeCommand("snapshot <subcommand>", "Manages etcd node snapshots", nullptr);
   snapshot->Add(MakeCommand("save <filename>", "Stores an etcd node backend snapshot to a given file", SaveRun));
   snapshot->Add(MakeCommand("status <filename>", "Gets backend snapshot status of a given file", StatusRun));
+  snapshot->Add(NewSnapshotRestoreCommand());
   return snapshot;
 }
 

@@ -24,6 +24,8 @@ std::unique_ptr<Command> NewDefragCommand();
 std::unique_ptr<Command> NewMoveLeaderCommand();
 std::unique_ptr<Command> NewVersionCommand();
 std::unique_ptr<Command> NewSnapshotCommand();
+std::unique_ptr<Command> NewSnapshotRestoreCommand();
+std::unique_ptr<Command> NewCheckCommand();
 std::unique_ptr<Command> NewWatchCommand();
 std::unique_ptr<Command> NewLockCommand();
 std::unique_ptr<Command> NewElectCommand();

@@ -50,7 +50,7 @@ std::unique_ptr<Command> NewRootCommand() {
   AddGlobalFlags(*root);
   for (auto* make : {NewGetCommand, NewPutCommand, NewDelCommand, NewTxnCommand, NewCompactionCommand,
                      NewAlarmCommand, NewDefragCommand, NewEndpointCommand, NewMoveLeaderCommand, NewWatchCommand,
-                     NewVersionCommand, NewLeaseCommand, NewMemberCommand, NewSnapshotCommand, NewMakeMirrorCommand, NewLockCommand,
+                     NewVersionCommand, NewLeaseCommand, NewMemberCommand, NewSnapshotCommand, NewCheckCommand, NewMakeMirrorCommand, NewLockCommand,
                      NewElectCommand, NewAuthCommand, NewUserCommand, NewRoleCommand, NewLsCommand,
                      NewCompletionCommand, NewHelpCommand})
     root->Add(make());

@@ -9,6 +9,7 @@
 #include <google/protobuf/reflection.h>
 #include <google/protobuf/text_format.h>
 
+#include <set>
 #include <iostream>
 #include <sstream>
 
@@ -109,6 +110,15 @@ std::string JsonScalar(const Message& m, const Reflection* r, const FieldDescrip
   }
 }
 
+// Fields etcd added after 3.4. etcdctl 3.4's Go structs lack them, so it drops them when
+// a newer server (etcpp answers as 3.5) sends them; so do we.
+bool UnknownToEtcdctl(const FieldDescriptor* f) {
+  static const std::set<std::string> fields = {
+      "etcdserverpb.HashKVResponse.hash_revision", "etcdserverpb.StatusResponse.storageVersion",
+      "etcdserverpb.StatusResponse.dbSizeQuota", "etcdserverpb.StatusResponse.downgradeInfo"};
+  return fields.count(f->full_name()) > 0;
+}
+
 std::string JsonMessage(const Message& message) {
   const auto* descriptor = message.GetDescriptor();
   const Reflection* reflection = message.GetReflection();
@@ -120,6 +130,7 @@ std::string JsonMessage(const Message& message) {
   };
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* f = descriptor->field(i);
+    if (UnknownToEtcdctl(f)) continue;
     if (const auto* oneof = f->real_containing_oneof()) {
       if (oneof->field(0) != f) continue;  // the oneof is written once, at its first field
       const FieldDescriptor* set = reflection->GetOneofFieldDescriptor(message, oneof);

@@ -83,13 +83,14 @@ Status WaitDeletes(Client& client, const std::string& prefix, int64_t max_create
   }
 }
 
-Result<std::unique_ptr<Session>> Session::Create(Client& client, int64_t ttl_seconds) {
+Result<std::unique_ptr<Session>> Session::Create(Client& client, int64_t ttl_seconds,
+                                                 std::chrono::milliseconds keep_alive_period) {
   etcdserverpb::LeaseGrantRequest grant;
   grant.set_ttl(ttl_seconds);
   auto granted = client.LeaseGrant(grant);
   if (!granted.ok()) return granted.status();
   std::unique_ptr<Session> session(new Session(client, granted->id()));
-  session->keeper_ = LeaseKeeper::Start(client, session->lease_id_, nullptr);
+  session->keeper_ = LeaseKeeper::Start(client, session->lease_id_, nullptr, keep_alive_period);
   return session;
 }
 

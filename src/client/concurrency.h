@@ -14,6 +14,7 @@
 // wait then returns "context canceled" like the Go recipes. Objects are not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -28,7 +29,9 @@ using Cancel = std::atomic<bool>;
 
 class Session {
  public:
-  static base::Result<std::unique_ptr<Session>> Create(Client& client, int64_t ttl_seconds = 60);
+  // `keep_alive_period`: how often the lease is renewed; zero: a third of the TTL.
+  static base::Result<std::unique_ptr<Session>> Create(
+      Client& client, int64_t ttl_seconds = 60, std::chrono::milliseconds keep_alive_period = {});
   ~Session();  // closes
 
   // Stops the keep-alive and revokes the lease, which deletes the session's keys.

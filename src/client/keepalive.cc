@@ -7,14 +7,15 @@ namespace etcpp::client {
 using base::Status;
 
 std::unique_ptr<LeaseKeeper> LeaseKeeper::Start(Client& client, int64_t lease_id,
-                                                Handler handler) {
-  std::unique_ptr<LeaseKeeper> keeper(new LeaseKeeper(client, lease_id, std::move(handler)));
+                                                Handler handler, std::chrono::milliseconds period) {
+  std::unique_ptr<LeaseKeeper> keeper(new LeaseKeeper(client, lease_id, std::move(handler), period));
   keeper->thread_ = std::thread([k = keeper.get()] { k->Run(); });
   return keeper;
 }
 
-LeaseKeeper::LeaseKeeper(Client& client, int64_t lease_id, Handler handler)
-    : client_(client), lease_id_(lease_id), handler_(std::move(handler)) {}
+LeaseKeeper::LeaseKeeper(Client& client, int64_t lease_id, Handler handler,
+                         std::chrono::milliseconds period)
+    : client_(client), lease_id_(lease_id), handler_(std::move(handler)), period_(period) {}
 
 LeaseKeeper::~LeaseKeeper() {
   Stop();
@@ -76,8 +77,11 @@ bool LeaseKeeper::RunStream() {
     }
     if (handler_) handler_(response);
     // A third of the TTL leaves two more tries before the lease would expire.
-    const auto interval = std::chrono::milliseconds(response.ttl() * 1000 / 3);
-    done = SleepUnlessStopped(std::max(interval, std::chrono::milliseconds(500)));
+    const auto interval = period_.count() > 0
+                              ? period_
+                              : std::max(std::chrono::milliseconds(response.ttl() * 1000 / 3),
+                                         std::chrono::milliseconds(500));
+    done = SleepUnlessStopped(interval);
   }
   context.TryCancel();
   const grpc::Status status = stream->Finish();  // cancelled by us or broken: the loop decides

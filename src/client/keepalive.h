@@ -6,6 +6,7 @@
 // TTL <= 0 (the lease expired or was revoked); Wait() then returns kNotFound.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -20,8 +21,10 @@ class LeaseKeeper {
  public:
   using Handler = std::function<void(const etcdserverpb::LeaseKeepAliveResponse&)>;
 
-  // The client must outlive the keeper. `handler` may be empty.
-  static std::unique_ptr<LeaseKeeper> Start(Client& client, int64_t lease_id, Handler handler);
+  // The client must outlive the keeper. `handler` may be empty. `period`: how often to
+  // renew; zero means a third of the TTL the server reports.
+  static std::unique_ptr<LeaseKeeper> Start(Client& client, int64_t lease_id, Handler handler,
+                                            std::chrono::milliseconds period = {});
   ~LeaseKeeper();  // stops
 
   void Stop();
@@ -29,7 +32,7 @@ class LeaseKeeper {
   bool Finished();      // true once Wait() would not block
 
  private:
-  LeaseKeeper(Client& client, int64_t lease_id, Handler handler);
+  LeaseKeeper(Client& client, int64_t lease_id, Handler handler, std::chrono::milliseconds period);
   void Run();
   // Returns true when the keeper is done (stopped or lease gone).
   bool RunStream();
@@ -39,6 +42,7 @@ class LeaseKeeper {
   Client& client_;
   const int64_t lease_id_;
   const Handler handler_;
+  const std::chrono::milliseconds period_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "server/datadir.h"
 #include "server/member.h"
 #include "server/version.h"
 
@@ -115,24 +116,17 @@ base::Status EtcdServer::NewMember(const std::string& wal_dir, const std::string
                   " but missing from --initial-advertise-peer-urls=" + Join(advertised));
   }
   member_id_ = self->id();
+  std::vector<serverpb::Member> records = *members;
   std::vector<uint64_t> ids;
-  raftpb::Snapshot bootstrap;
-  bootstrap.mutable_metadata()->set_index(1);
-  bootstrap.mutable_metadata()->set_term(1);
-  for (serverpb::Member record : *members) {
+  for (auto& record : records) {
     ids.push_back(record.id());
-    bootstrap.mutable_metadata()->mutable_conf_state()->add_voters(record.id());
     // The others publish their names and client URLs once they run.
     if (record.id() == member_id_) {
       for (const auto& url : config_.advertise_client_urls) record.add_client_urls(url);
     }
-    ETCPP_RETURN_IF_ERROR(backend_->Put(backend::Bucket::kMembers, MemberKey(record.id()),
-                                        record.SerializeAsString()));
   }
   cluster_id_ = ComputeClusterId(ids);
-  ETCPP_RETURN_IF_ERROR(backend_->SetConsistentIndex(1));
-  ETCPP_RETURN_IF_ERROR(backend_->Commit());
-  auto storage = RaftStorage::Create(wal_dir, snap_dir, {member_id_, cluster_id_}, bootstrap);
+  auto storage = InitializeMemberDataDir(backend_.get(), wal_dir, snap_dir, records, member_id_);
   if (!storage.ok()) return storage.status();
   raft_storage_ = std::move(*storage);
   return base::Status::Ok();

@@ -92,6 +92,16 @@ class EtcdServer {
   std::vector<etcdserverpb::AlarmMember> Alarms() const;
   // Compacts the backend file while readers carry on (LMDB's compacting copy).
   void Defragment(Done<etcdserverpb::DefragmentResponse> done);
+  // Maintenance.Snapshot (snapshot.cc): a consistent copy of the backend in an unlinked
+  // temporary file, closed when the last holder lets go.
+  struct BackendCopy {
+    int fd = -1;
+    int64_t size_bytes = 0;
+    ~BackendCopy();
+  };
+  // Commits what is applied (so the copy holds every applied write, as etcd's), then
+  // copies the committed state on the read pool, away from the apply loop.
+  void SnapshotBackend(Done<std::shared_ptr<BackendCopy>> done);
   std::vector<serverpb::Member> Members() const;
   // Hands leadership to `target` (a voter); answered once it leads.
   void MoveLeader(uint64_t target, Done<etcdserverpb::MoveLeaderResponse> done);

@@ -19,6 +19,10 @@ Script syntax, one command per line (shell quoting):
   ...
   EOF
 A line that mentions --endpoints gets no endpoint prepended.
+
+--skip FILE names commands the server cannot serve yet (e.g. etcpp before its Lease
+service): each line "reason | regex"; a session line the regex matches (re.search) is
+not run in either session, and is listed as skipped with its reason.
 """
 import argparse
 import ctypes
@@ -55,10 +59,11 @@ def free_port():
 class Server:
     """A single-member cluster of `binary` (etcd's flags) on free loopback ports."""
 
-    def __init__(self, binary, tls=None, ports=None):
+    def __init__(self, binary, tls=None, ports=None, data_dir=None):
         self.binary = binary
         self.tls = tls  # None, or {"ca": path, "cert": path, "key": path}: TLS with client certificates
         self.dir = tempfile.mkdtemp(prefix="etcppctl-diff-")
+        self.data_dir = data_dir or os.path.join(self.dir, "data")  # e.g. a restored snapshot
         # The same ports for both sessions give both servers the same member and cluster
         # ids (etcd derives them from the peer URLs), so even id widths match.
         self.client_port, self.peer_port = ports or (free_port(), free_port())
@@ -68,7 +73,7 @@ class Server:
     def start(self):
         peer = "http://127.0.0.1:%d" % self.peer_port
         client = ("https://" if self.tls else "http://") + self.endpoint
-        args = [self.binary, "--name", "diff", "--data-dir", os.path.join(self.dir, "data"),
+        args = [self.binary, "--name", "diff", "--data-dir", self.data_dir,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "diff=" + peer, "--initial-cluster-token", "etcppctl-diff"]
@@ -204,7 +209,21 @@ def _table_indexes(line):
     return "|".join(cells)
 
 
-def run_session(ctl, server_binary, script, ports):
+def parse_skips(path):
+    """[(compiled regex, reason)] from a --skip file."""
+    skips = []
+    for line in open(path).read().split("\n") if path else []:
+        if line.strip() and not line.startswith("#"):
+            reason, pattern = line.split(" | ", 1)
+            skips.append((re.compile(pattern.strip()), reason.strip()))
+    return skips
+
+
+def skip_reason(skips, line):
+    return next((reason for pattern, reason in skips if pattern.search(line)), None)
+
+
+def run_session(ctl, server_binary, script, ports, skips=()):
     server = Server(server_binary, ports=ports)
     transcript = []
     try:
@@ -218,6 +237,10 @@ def run_session(ctl, server_binary, script, ports):
         variables = {"ENDPOINT": server.endpoint, "TMPDIR": server.dir}
         normalizer.replacements.append((server.dir, "<TMPDIR>"))
         for line, stdin in parse_script(script):
+            reason = skip_reason(skips, line)
+            if reason:
+                transcript.append("$ %s\n--- skipped: %s\n" % (line, reason))
+                continue
             words = shlex.split(line)
             capture = None
             if words[0] == "capture":
@@ -259,10 +282,15 @@ def main():
     parser.add_argument("--candidate", required=True)
     parser.add_argument("--script", required=True)
     parser.add_argument("--save", help="directory to write both transcripts to")
+    parser.add_argument("--skip", help="file of commands the server cannot serve yet (reason | regex)")
     args = parser.parse_args()
     ports = (free_port(), free_port())
-    expected = run_session(args.reference, args.server, args.script, ports)
-    actual = run_session(args.candidate, args.server, args.script, ports)
+    skips = parse_skips(args.skip)
+    expected = run_session(args.reference, args.server, args.script, ports, skips)
+    actual = run_session(args.candidate, args.server, args.script, ports, skips)
+    skipped = [entry.split("\n")[:2] for entry in expected if "\n--- skipped: " in entry]
+    for command, reason in skipped:
+        print("skipped %s (%s)" % (command[2:], reason[len("--- skipped: "):]))
     if args.save:
         os.makedirs(args.save, exist_ok=True)
         open(os.path.join(args.save, "reference.txt"), "w").write("".join(expected))
@@ -273,10 +301,10 @@ def main():
         # of its own); a command fails only when it differs in a second pair of sessions
         # too. The first round's differences stay printed above.
         print("%d commands differed; running both sessions again" % len(differing))
-        again = report(run_session(args.reference, args.server, args.script, ports),
-                       run_session(args.candidate, args.server, args.script, ports))
+        again = report(run_session(args.reference, args.server, args.script, ports, skips),
+                       run_session(args.candidate, args.server, args.script, ports, skips))
         differing = sorted(set(differing) & set(again))
-    print("%d commands, %d differ" % (len(expected), len(differing)))
+    print("%d commands, %d skipped, %d differ" % (len(expected), len(skipped), len(differing)))
     return 1 if differing or len(expected) != len(actual) else 0
 
 

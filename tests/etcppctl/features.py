@@ -33,9 +33,9 @@ class Ctl:
     def __init__(self, binary, endpoint):
         self.binary, self.endpoint = binary, endpoint
 
-    def run(self, *args, stdin=""):
+    def run(self, *args, stdin="", timeout=30):
         result = subprocess.run([self.binary, "--endpoints=" + self.endpoint] + list(args), input=stdin,
-                                capture_output=True, text=True, timeout=30, env=dict(os.environ, ETCDCTL_API="3"))
+                                capture_output=True, text=True, timeout=timeout, env=dict(os.environ, ETCDCTL_API="3"))
         return result.stdout, result.stderr, result.returncode
 
     def start(self, *args, stdin=None):
@@ -142,6 +142,45 @@ def test_elect(ours, reference):
     out, _, _ = ours.run("get", "E", "--prefix")
     check("the leader key is gone after resigning", out == "", repr(out))
 
+    _, err, rc = ours.run("elect", "--ttl", "2", "--period", "2", "P", "p")
+    check("elect --period of at least --ttl is refused", rc == 128 and err == "Error: --period must be shorter than --ttl\n",
+          err)
+    # --period 1 renews a 30 s lease every second; the default (a third of the TTL) would
+    # renew it next only 10 s after the session began, so "remaining(29s)" or more 4 to 9 s
+    # after the campaign shows a recent renewal.
+    leader = ours.start("elect", "--ttl", "30", "--period", "1", "P", "p")
+    key = wait_for_line(leader)
+    started, renewed, out = time.time(), False, ""
+    while not renewed and time.time() - started < 9 and key.startswith("P/"):
+        time.sleep(0.25)
+        out, _, _ = ours.run("lease", "timetolive", key.strip()[2:])
+        remaining = re.search(r"remaining\((\d+)s\)", out)
+        renewed = time.time() - started >= 4 and remaining is not None and int(remaining.group(1)) >= 29
+    check("elect --period sets the session's keep-alive period", renewed, repr(key) + out)
+    interrupt(leader)
+
+
+def test_check_perf(ours, reference):
+    for args in (["--load", "huge"], ["--prefix", "/perf-busy/"]):
+        ours.run("put", "/perf-busy/k", "v")
+        results = [ctl.run("check", "perf", *args)[1:] for ctl in (ours, reference)]
+        check("check perf %s fails as etcdctl's" % " ".join(args), results[0] == results[1] and results[0][1] != 0,
+              str(results))
+    # The full 60 s run. Its verdict depends on the machine's load, so the lines are
+    # checked for etcdctl's shape, not for PASS.
+    out, err, rc = ours.run("check", "perf", "--auto-compact", timeout=150)
+    lines = out.split("\n")  # text mode reads the bar's "\r" redraws as line ends too
+    lines = lines[max(i for i, line in enumerate(lines) if " / 60 " in line) if " / 60 " in out else 0:]
+    expected = [r"^ 60 / 60 B(o*m)! 100\.00%$", r"^Compacting with revision \d+$", r"^Compacted with revision \d+$",
+                r"^(PASS: Throughput is|FAIL: Throughput too low:) \d+ writes/s$",
+                r"^(PASS: Slowest request took|Slowest request took too long:) \d+\.\d{6}s$",
+                r"^(PASS: Stddev is|Stddev too high:) \d+\.\d{6}s$", r"^(PASS|FAIL)$", r"^$"]
+    check("check perf prints etcdctl's progress and verdict lines",
+          len(lines) == len(expected) and all(re.match(e, l) for e, l in zip(expected, lines)) and
+          rc == (0 if lines[-2] == "PASS" else 1), repr(out[-600:]) + err)
+    left, _, _ = ours.run("get", "/etcdctl-check-perf/", "--prefix", "--keys-only")
+    check("check perf deletes its keys", left == "", repr(left[:200]))
+
 
 def test_make_mirror(candidate, server_binary, source):
     destination = Server(server_binary)
@@ -224,6 +263,7 @@ def main():
         test_lock_interoperates(ours, reference)
         test_elect(ours, reference)
         test_completion(ours)
+        test_check_perf(ours, reference)
         test_make_mirror(args.candidate, args.server, server)
     finally:
         server.stop()

@@ -410,19 +410,22 @@ Result<int64_t> Backend::Defragment() {
   return *before - *after;
 }
 
+Status Backend::CopyTo(int fd) const {
+  // Shared: a defragment must not close the environment under the copy's read txn.
+  std::shared_lock<std::shared_mutex> lock(remap_mu_);
+  int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
+  return rc == 0 ? Status::Ok() : LmdbStatus(rc, "copy");
+}
+
 Status Backend::CopyTo(const std::string& path) const {
   int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("open " + path);
-  int rc;
-  {
-    std::shared_lock<std::shared_mutex> lock(remap_mu_);
-    rc = mdb_env_copyfd2(env_, fd, 0);
-  }
-  bool synced = rc == 0 && ::fsync(fd) == 0;
+  Status copied = CopyTo(fd);
+  bool synced = copied.ok() && ::fsync(fd) == 0;
   ::close(fd);
-  if (rc != 0 || !synced) {
+  if (!copied.ok() || !synced) {
     ::unlink(path.c_str());
-    return rc != 0 ? LmdbStatus(rc, "copy") : ErrnoStatus("fsync " + path);
+    return !copied.ok() ? copied : ErrnoStatus("fsync " + path);
   }
   return Status::Ok();
 }

@@ -152,8 +152,11 @@ class Backend {
   // size reclaimed in bytes.
   base::Result<int64_t> Defragment();
 
-  // Any thread: writes a consistent copy of the last commit to `path`, fsynced (what a
-  // leader sends a follower that needs a snapshot).
+  // Any thread: writes a compacted copy of the committed state to `fd` (a backup, as
+  // etcd's Maintenance.Snapshot sends). A file LMDB can open as data.mdb.
+  base::Status CopyTo(int fd) const;
+  // The same into a new file at `path`, fsynced (what a leader sends a follower that
+  // needs a snapshot).
   base::Status CopyTo(const std::string& path) const;
   // Owner: drops the uncommitted batch and makes the file at `path` (moved, not copied)
   // the backend's data, e.g. a snapshot received from the leader. Readers wait only for

@@ -3,7 +3,9 @@
 #include "base/crc32c.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -206,6 +208,28 @@ TEST_F(BackendTest, SizesAndQuota) {
   auto in_use_after = b->SizeInUseBytes();
   ASSERT_TRUE(in_use_after.ok());
   EXPECT_LT(*in_use_after, *in_use / 2);  // freed pages leave "in use"
+}
+
+// A copy holds the committed state only (the pending batch is the writer's) and opens
+// as another backend's data file: what a snapshot restore relies on.
+TEST_F(BackendTest, CopyToHoldsTheCommittedStateAndOpensAsABackend) {
+  auto b = OpenOrDie(MakeConfig());
+  ASSERT_TRUE(b->Put(Bucket::kKey, "committed", "1").ok());
+  ASSERT_TRUE(b->SetConsistentIndex(9).ok());
+  ASSERT_TRUE(b->Commit().ok());
+  ASSERT_TRUE(b->Put(Bucket::kKey, "pending", "2").ok());
+  const auto copy_dir = dir_ / "copy";
+  std::filesystem::create_directories(copy_dir);
+  int fd = ::open((copy_dir / "data.mdb").c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(b->CopyTo(fd).ok());
+  ::close(fd);
+  Config copy_config;
+  copy_config.dir = copy_dir.string();
+  auto copy = OpenOrDie(copy_config);
+  EXPECT_EQ(ReadCommitted(*copy, Bucket::kKey, "committed"), "1");
+  EXPECT_EQ(ReadCommitted(*copy, Bucket::kKey, "pending"), std::nullopt);
+  EXPECT_EQ(copy->ConsistentIndex(), 9u);
 }
 
 TEST_F(BackendTest, DefragmentShrinksTheFileWhileReadersRun) {

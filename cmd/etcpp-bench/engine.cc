@@ -41,8 +41,6 @@ std::string ErrorText(const grpc::Status& status) { return client::FromGrpc(stat
 
 base::Result<std::unique_ptr<Engine>> Engine::Connect(const GlobalOptions& given) {
   GlobalOptions options = given;
-  if (options.conns < 1 || options.clients < 1)
-    return Status(Code::kInvalidArgument, "--conns and --clients must be at least 1");
   if (!options.user.empty() && options.user.find(':') == std::string::npos) {
     // No password on the command line: ask for it, as etcd's benchmark does.
     std::cerr << "Password: " << std::flush;

@@ -44,14 +44,14 @@ void DefineGlobalFlags(Flags& flags) {
   flags.Define("endpoints", "127.0.0.1:2379", "gRPC endpoints");
   flags.Define("conns", "1", "Total number of gRPC connections");
   flags.Define("clients", "1", "Total number of gRPC clients");
-  flags.Define("precise", "false", "use full floating point precision", true);
-  flags.Define("json", "false", "print the results as one JSON object (etcpp's addition)", true);
+  flags.Define("precise", "false", "use full floating point precision", Flags::Kind::kBool);
+  flags.Define("json", "false", "print the results as one JSON object (etcpp's addition)", Flags::Kind::kBool);
   flags.Define("cert", "", "identify HTTPS client using this SSL certificate file");
   flags.Define("key", "", "identify HTTPS client using this SSL key file");
   flags.Define("cacert", "", "verify certificates of HTTPS-enabled servers using this CA bundle");
   flags.Define("user", "", "provide username[:password] and prompt if password is not supplied.");
   flags.Define("dial-timeout", "2s", "dial timeout for client connections");
-  flags.Define("target-leader", "false", "connect only to the leader node", true);
+  flags.Define("target-leader", "false", "connect only to the leader node", Flags::Kind::kBool);
 }
 
 // Go durations as etcd's flags take them, in the units that make sense here.
@@ -74,11 +74,8 @@ base::Result<GlobalOptions> GlobalsFrom(const Flags& flags) {
     if (comma > start) options.endpoints.push_back(endpoints.substr(start, comma - start));
     start = comma + 1;
   }
-  auto conns = flags.Int("conns"), clients = flags.Int("clients");
-  if (!conns.ok()) return conns.status();
-  if (!clients.ok()) return clients.status();
-  options.conns = static_cast<int>(*conns);
-  options.clients = static_cast<int>(*clients);
+  options.conns = static_cast<int>(flags.Int("conns"));
+  options.clients = static_cast<int>(flags.Int("clients"));
   options.precise = flags.Bool("precise");
   options.json = flags.Bool("json");
   options.target_leader = flags.Bool("target-leader");
@@ -88,6 +85,8 @@ base::Result<GlobalOptions> GlobalsFrom(const Flags& flags) {
   auto dial = ParseDuration(flags.String("dial-timeout"));
   if (!dial.ok()) return dial.status();
   options.dial_timeout = *dial;
+  if (options.conns < 1 || options.clients < 1)
+    return base::Status(base::Code::kInvalidArgument, "--conns and --clients must be at least 1");
   return options;
 }
 
@@ -119,7 +118,7 @@ size_t FindCommand(const std::vector<std::string>& args, const Flags& globals_te
     if (arg.find('=') != std::string::npos) continue;
     Flags single = globals_template;
     if (single.Parse({arg}).ok()) continue;  // a boolean flag
-    if (single.Parse({arg, "x"}).ok()) ++i;  // a flag with its value next
+    if (single.Parse({arg, "0"}).ok()) ++i;  // a flag with its value next
   }
   return args.size();
 }

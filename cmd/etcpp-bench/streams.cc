@@ -155,18 +155,15 @@ class Putter : public Tag {
 // (etcd's watch-latency starts the clock when the put returns, so an event that
 // arrives before the put's answer counts as zero; we count the whole write-to-notify.)
 int RunWatchLatency(Engine& engine, const GlobalOptions& options, const Flags& flags) {
-  auto total = flags.Int("total"), rate = flags.Int("put-rate"), key_size = flags.Int("key-size"),
-       val_size = flags.Int("val-size");
-  for (const auto* v : {&total, &rate, &key_size, &val_size})
-    if (!v->ok()) return Fail(v->status().message());
-  const std::string key = RandomBytes(*key_size), value = RandomBytes(*val_size);
+  const int64_t total = flags.Int("total");
+  const std::string key = RandomBytes(flags.Int("key-size")), value = RandomBytes(flags.Int("val-size"));
   Report report("watch-latency");
   const int watchers = engine.clients();
   int ready = 0, events = 0, puts = 0;
   bool put_done = false, over = false;
   std::vector<std::unique_ptr<WatchStream>> streams;
   Putter putter(engine);
-  engine.SetRate(*rate);
+  engine.SetRate(flags.Int("put-rate"));
 
   auto stop = [&] {
     over = true;
@@ -175,7 +172,7 @@ int RunWatchLatency(Engine& engine, const GlobalOptions& options, const Flags& f
   std::function<void()> next_put;
   auto advance = [&] {
     if (over || !put_done || events < watchers * puts) return;
-    if (puts == *total) return stop();
+    if (puts == total) return stop();
     next_put();
   };
   next_put = [&] {
@@ -220,32 +217,30 @@ int RunWatchLatency(Engine& engine, const GlobalOptions& options, const Flags& f
 // --watched-key-total random keys; then --put-total puts on those keys at --put-rate.
 // Reports how long each watch took to be created and the rate of events received.
 int RunWatch(Engine& engine, const GlobalOptions& options, const Flags& flags) {
-  auto streams_n = flags.Int("streams"), per_stream = flags.Int("watch-per-stream"),
-       keys_n = flags.Int("watched-key-total"), rate = flags.Int("put-rate"), puts_n = flags.Int("put-total"),
-       key_size = flags.Int("key-size");
-  for (const auto* v : {&streams_n, &per_stream, &keys_n, &rate, &puts_n, &key_size})
-    if (!v->ok()) return Fail(v->status().message());
-  if (*keys_n <= 0 || *streams_n <= 0 || *per_stream <= 0) return Fail("watch needs positive counts");
+  const int64_t streams_n = flags.Int("streams"), per_stream = flags.Int("watch-per-stream"),
+                keys_n = flags.Int("watched-key-total"), puts_n = flags.Int("put-total");
+  if (keys_n <= 0 || streams_n <= 0 || per_stream <= 0)
+    return Fail("--streams, --watch-per-stream and --watched-key-total must be positive");
   std::vector<std::string> keys;
-  for (int64_t i = 0; i < *keys_n; ++i) keys.push_back(RandomBytes(*key_size));
+  for (int64_t i = 0; i < keys_n; ++i) keys.push_back(RandomBytes(flags.Int("key-size")));
   Report creation("watch-creation"), received("watch-events");
   int64_t created = 0, expected = 0, events = 0, puts = 0;
   bool over = false;
   std::vector<std::unique_ptr<WatchStream>> streams;
   std::vector<int64_t> watchers_of(keys.size(), 0);
   Putter putter(engine);
-  engine.SetRate(*rate);
+  engine.SetRate(flags.Int("put-rate"));
 
   auto stop = [&] {
     over = true;
     for (auto& s : streams) s->Cancel();
   };
   auto maybe_stop = [&] {
-    if (puts == *puts_n && events >= expected) stop();
+    if (puts == puts_n && events >= expected) stop();
   };
   std::function<void()> next_put = [&] {
-    if (puts == *puts_n) return maybe_stop();
-    const size_t k = static_cast<size_t>(puts++ % *keys_n);
+    if (puts == puts_n) return maybe_stop();
+    const size_t k = static_cast<size_t>(puts++ % keys_n);
     expected += watchers_of[k];
     received.Begin();
     putter.Send(keys[k], "data", [&](const grpc::Status& status) {
@@ -261,7 +256,7 @@ int RunWatch(Engine& engine, const GlobalOptions& options, const Flags& flags) {
       creation.Begin();
       creation.Add(Clock::now() - stream.create_sent());
       creation.End();
-      if (++created == *streams_n * *per_stream) next_put();
+      if (++created == streams_n * per_stream) next_put();
       return;
     }
     for (int i = 0; i < response.events_size(); ++i) {
@@ -278,10 +273,10 @@ int RunWatch(Engine& engine, const GlobalOptions& options, const Flags& flags) {
     }
   };
   int64_t next_key = 0;
-  for (int64_t s = 0; s < *streams_n; ++s) {
+  for (int64_t s = 0; s < streams_n; ++s) {
     std::vector<std::string> mine;
-    for (int64_t w = 0; w < *per_stream; ++w) {
-      const size_t k = static_cast<size_t>(next_key++ % *keys_n);
+    for (int64_t w = 0; w < per_stream; ++w) {
+      const size_t k = static_cast<size_t>(next_key++ % keys_n);
       ++watchers_of[k];
       mine.push_back(keys[k]);
     }
@@ -383,9 +378,7 @@ class KeepAliveClient : public Tag {
 };
 
 int RunLeaseKeepAlive(Engine& engine, const GlobalOptions& options, const Flags& flags) {
-  auto total = flags.Int("total");
-  if (!total.ok()) return Fail(total.status().message());
-  int64_t remaining = *total;
+  int64_t remaining = flags.Int("total");
   Report report("lease-keepalive");
   std::vector<std::unique_ptr<KeepAliveClient>> clients;
   for (int i = 0; i < engine.clients(); ++i)

@@ -114,37 +114,19 @@ void DefineKeyFlags(Flags& flags, const std::string& what) {
   flags.Define("key-space-size", "1", "Maximum possible keys");
 }
 
-// The integer flags a command needs, or the first parse error.
-struct IntFlags {
-  std::map<std::string, int64_t> values;
-  base::Status status;
-  IntFlags(const Flags& flags, std::initializer_list<const char*> names) {
-    for (const char* name : names) {
-      auto v = flags.Int(name);
-      if (!v.ok()) {
-        status = v.status();
-        return;
-      }
-      values[name] = *v;
-    }
-  }
-  int64_t operator[](const char* name) const { return values.at(name); }
-};
-
 int Fail(const std::string& message) {
   std::cerr << message << "\n";
   return 1;
 }
 
 int RunPut(Engine& engine, const GlobalOptions& options, const Flags& flags) {
-  IntFlags f(flags, {"key-size", "val-size", "rate", "total", "key-space-size"});
-  if (!f.status.ok()) return Fail(f.status.message());
-  if (f["key-space-size"] <= 0)
-    return Fail("expected positive --key-space-size, got (" + std::to_string(f["key-space-size"]) + ")");
+  auto f = [&](const char* name) { return flags.Int(name); };
+  if (f("key-space-size") <= 0)
+    return Fail("expected positive --key-space-size, got (" + std::to_string(f("key-space-size")) + ")");
   const bool sequential = flags.Bool("sequential-keys");
-  const std::string value = RandomBytes(f["val-size"]);
+  const std::string value = RandomBytes(f("val-size"));
   std::mt19937_64 random(std::random_device{}());
-  const int64_t space = f["key-space-size"], key_size = f["key-size"];
+  const int64_t space = f("key-space-size"), key_size = f("key-size");
   Fill<etcdserverpb::PutRequest> fill = [&](int64_t i, etcdserverpb::PutRequest& request) {
     const int64_t k = sequential ? i % space : static_cast<int64_t>(random() % space);
     request.set_key(VarintKey(k, key_size));
@@ -152,16 +134,15 @@ int RunPut(Engine& engine, const GlobalOptions& options, const Flags& flags) {
     return size_t{0};
   };
   Report report("put");
-  engine.SetRate(f["rate"]);
-  RunUnary(engine, f["total"], &KV::Stub::PrepareAsyncPut, fill, {&report});
+  engine.SetRate(f("rate"));
+  RunUnary(engine, f("total"), &KV::Stub::PrepareAsyncPut, fill, {&report});
   return PrintReports(options, {&report}, {""});
 }
 
 int RunRange(Engine& engine, const GlobalOptions& options, const Flags& flags) {
   const auto& args = flags.positional();
   if (args.empty() || args.size() > 2) return Fail("range needs a key and an optional end of range");
-  IntFlags f(flags, {"rate", "total"});
-  if (!f.status.ok()) return Fail(f.status.message());
+  auto f = [&](const char* name) { return flags.Int(name); };
   const std::string consistency = flags.String("consistency");
   if (consistency != "l" && consistency != "s") return Fail("--consistency must be l or s");
   if (!options.json)
@@ -175,70 +156,67 @@ int RunRange(Engine& engine, const GlobalOptions& options, const Flags& flags) {
     return size_t{0};
   };
   Report report("range");
-  engine.SetRate(f["rate"]);
-  RunUnary(engine, f["total"], &KV::Stub::PrepareAsyncRange, fill, {&report});
+  engine.SetRate(f("rate"));
+  RunUnary(engine, f("total"), &KV::Stub::PrepareAsyncRange, fill, {&report});
   return PrintReports(options, {&report}, {""});
 }
 
 int RunTxnPut(Engine& engine, const GlobalOptions& options, const Flags& flags) {
-  IntFlags f(flags, {"key-size", "val-size", "rate", "total", "key-space-size", "txn-ops"});
-  if (!f.status.ok()) return Fail(f.status.message());
-  if (f["key-space-size"] <= 0)
-    return Fail("expected positive --key-space-size, got (" + std::to_string(f["key-space-size"]) + ")");
-  if (f["txn-ops"] <= 0) return Fail("expected positive --txn-ops, got (" + std::to_string(f["txn-ops"]) + ")");
-  const std::string value = RandomBytes(f["val-size"]);
+  auto f = [&](const char* name) { return flags.Int(name); };
+  if (f("key-space-size") <= 0)
+    return Fail("expected positive --key-space-size, got (" + std::to_string(f("key-space-size")) + ")");
+  if (f("txn-ops") <= 0) return Fail("expected positive --txn-ops, got (" + std::to_string(f("txn-ops")) + ")");
+  const std::string value = RandomBytes(f("val-size"));
   std::mt19937_64 random(std::random_device{}());
   Fill<etcdserverpb::TxnRequest> fill = [&](int64_t, etcdserverpb::TxnRequest& request) {
     request.Clear();
-    for (int64_t j = 0; j < f["txn-ops"]; ++j) {
+    for (int64_t j = 0; j < f("txn-ops"); ++j) {
       auto* put = request.add_success()->mutable_request_put();
-      put->set_key(VarintKey(static_cast<int64_t>(random() % f["key-space-size"]), f["key-size"]));
+      put->set_key(VarintKey(static_cast<int64_t>(random() % f("key-space-size")), f("key-size")));
       put->set_value(value);
     }
     return size_t{0};
   };
   Report report("txn-put");
-  engine.SetRate(f["rate"]);
-  RunUnary(engine, f["total"], &KV::Stub::PrepareAsyncTxn, fill, {&report});
+  engine.SetRate(f("rate"));
+  RunUnary(engine, f("total"), &KV::Stub::PrepareAsyncTxn, fill, {&report});
   return PrintReports(options, {&report}, {""});
 }
 
 int RunTxnMixed(Engine& engine, const GlobalOptions& options, const Flags& flags) {
-  IntFlags f(flags, {"key-size", "val-size", "rate", "total", "key-space-size", "limit"});
-  if (!f.status.ok()) return Fail(f.status.message());
-  if (f["key-space-size"] <= 0)
-    return Fail("expected positive --key-space-size, got (" + std::to_string(f["key-space-size"]) + ")");
-  auto ratio = flags.Double("rw-ratio");
-  if (!ratio.ok()) return Fail(ratio.status().message());
+  auto f = [&](const char* name) { return flags.Int(name); };
+  if (f("key-space-size") <= 0)
+    return Fail("expected positive --key-space-size, got (" + std::to_string(f("key-space-size")) + ")");
+  const double ratio = flags.Double("rw-ratio");
   const std::string consistency = flags.String("consistency");
   if (consistency != "l" && consistency != "s") return Fail("--consistency must be l or s");
   if (!options.json)
     std::cout << "bench with " << (consistency == "l" ? "linearizable" : "serializable") << " range\n";
-  const std::string value = RandomBytes(f["val-size"]);
+  const std::string value = RandomBytes(f("val-size"));
   // Reads range over every key from "\0" (or up to --end-key) with --limit, as etcd's
   // txn-mixed does with an empty key and a prefix.
   const std::string end_key = flags.String("end-key").empty() ? std::string(1, '\0') : flags.String("end-key");
   std::mt19937_64 random(std::random_device{}());
   std::uniform_real_distribution<double> uniform(0, 1);
-  const double read_share = *ratio / (1 + *ratio);
+  const double read_share = ratio / (1 + ratio);
   Fill<etcdserverpb::TxnRequest> fill = [&](int64_t i, etcdserverpb::TxnRequest& request) {
     request.Clear();
     if (uniform(random) < read_share) {
       auto* range = request.add_success()->mutable_request_range();
       range->set_key(std::string(1, '\0'));
       range->set_range_end(end_key);
-      range->set_limit(f["limit"]);
+      range->set_limit(f("limit"));
       range->set_serializable(consistency == "s");
       return size_t{0};
     }
     auto* put = request.add_success()->mutable_request_put();
-    put->set_key(VarintKey(i % f["key-space-size"], f["key-size"]));
+    put->set_key(VarintKey(i % f("key-space-size"), f("key-size")));
     put->set_value(value);
     return size_t{1};
   };
   Report read("txn-mixed-read"), write("txn-mixed-write");
-  engine.SetRate(f["rate"]);
-  RunUnary(engine, f["total"], &KV::Stub::PrepareAsyncTxn, fill, {&read, &write});
+  engine.SetRate(f("rate"));
+  RunUnary(engine, f("total"), &KV::Stub::PrepareAsyncTxn, fill, {&read, &write});
   const size_t reads = read.successes() + read.errors(), writes = write.successes() + write.errors();
   return PrintReports(options, {&read, &write},
                       {"Total Read Ops: " + std::to_string(reads) + "\nDetails:",
@@ -252,7 +230,7 @@ std::vector<Command> UnaryCommands() {
       {"put", "put", "Benchmark put",
        [](Flags& flags) {
          DefineKeyFlags(flags, "put");
-         flags.Define("sequential-keys", "false", "Use sequential keys", true);
+         flags.Define("sequential-keys", "false", "Use sequential keys", Flags::Kind::kBool);
        },
        RunPut},
       {"range", "range key [end-range]", "Benchmark range",
@@ -274,7 +252,7 @@ std::vector<Command> UnaryCommands() {
          flags.Define("end-key", "", "Read operation range end key. By default, we do full range query with the default limit of 1000.");
          flags.Define("limit", "1000", "Read operation range result limit");
          flags.Define("consistency", "l", "Linearizable(l) or Serializable(s)");
-         flags.Define("rw-ratio", "1", "Read/write ops ratio");
+         flags.Define("rw-ratio", "1", "Read/write ops ratio", Flags::Kind::kFloat);
        },
        RunTxnMixed},
   };

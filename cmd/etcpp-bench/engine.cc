@@ -65,6 +65,7 @@ base::Result<std::unique_ptr<Engine>> Engine::Connect(const GlobalOptions& given
     auto endpoint = (*connection)->PrepareStream(
         context, client::Client::Clock::now() + options.dial_timeout);
     if (!endpoint.ok()) return endpoint.status();
+    engine->endpoints_.push_back(*endpoint);
     engine->connections_.push_back(std::move(*connection));
   }
   return engine;
@@ -79,7 +80,9 @@ Engine::~Engine() {
 }
 
 base::Result<client::Endpoint*> Engine::Prepare(int client_index, grpc::ClientContext& context) {
-  auto& connection = *connections_[client_index % connections_.size()];
+  const size_t i = client_index % connections_.size();
+  if (options_.user.empty()) return endpoints_[i];
+  auto& connection = *connections_[i];
   return connection.PrepareStream(context, client::Client::Clock::now() + options_.dial_timeout);
 }
 

@@ -74,6 +74,10 @@ class Engine {
 
   GlobalOptions options_;
   std::vector<std::unique_ptr<client::Client>> connections_;
+  // Each connection's endpoint, found once: without a token to attach, a call needs
+  // nothing else from the Client, and asking it per call costs a lock and a channel
+  // state check every time.
+  std::vector<client::Endpoint*> endpoints_;
   grpc::CompletionQueue queue_;
   int64_t live_ = 0;
   Clock::duration interval_{0};

@@ -5,6 +5,7 @@
 //   etcpp-bench [global flags] COMMAND [args] [flags]
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <iostream>
 #include <random>
 
@@ -149,9 +150,12 @@ int Main(int argc, char** argv) {
   Flags globals;
   DefineGlobalFlags(globals);
   const size_t at = FindCommand(args, globals);
-  if (at == args.size() || args[at] == "help" || args[at] == "--help") {
+  const bool asked = std::find(args.begin(), args.begin() + static_cast<long>(at), "--help") !=
+                        args.begin() + static_cast<long>(at) ||
+                    (at < args.size() && args[at] == "help");
+  if (at == args.size() || asked) {
     PrintHelp(commands);
-    return at == args.size() ? 1 : 0;
+    return asked ? 0 : 1;
   }
   const Command* command = nullptr;
   for (const auto& c : commands)

@@ -246,7 +246,7 @@ std::vector<Command> UnaryCommands() {
          flags.Define("txn-ops", "1", "Number of puts per txn");
        },
        RunTxnPut},
-      {"txn-mixed", "txn-mixed key [end-range]", "Benchmark a mixed load of txn-put & txn-range.",
+      {"txn-mixed", "txn-mixed", "Benchmark a mixed load of txn-put & txn-range.",
        [](Flags& flags) {
          DefineKeyFlags(flags, "mixed txn");
          flags.Define("end-key", "", "Read operation range end key. By default, we do full range query with the default limit of 1000.");

@@ -14,6 +14,7 @@ client::Config ConfigFor(const GlobalOptions& options, std::vector<std::string> 
   client::Config config;
   config.endpoints = std::move(endpoints);
   config.dial_timeout = options.dial_timeout;
+  config.grpc_retries = false;
   if (options.use_tls) config.tls = options.tls;
   if (!options.user.empty()) {
     const auto colon = options.user.find(':');

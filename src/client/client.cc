@@ -99,6 +99,7 @@ std::unique_ptr<Endpoint> MakeEndpoint(const Config& config, const std::string& 
   // otherwise share one TCP connection among all channels with the same target and
   // arguments, and etcpp-bench's --conns would open one connection whatever it said.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, config.grpc_retries ? 1 : 0);
   auto endpoint = std::make_unique<Endpoint>();
   endpoint->address = address;
   endpoint->channel = grpc::CreateCustomChannel(TargetOf(address), credentials, args);

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 SANITIZE ?= OFF
 
-.PHONY: setup build run test chaos fuzz clean
+.PHONY: setup build run test chaos fuzz bench clean
 
 setup:
 	@scripts/setup
@@ -31,6 +31,14 @@ chaos: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target etcpp-chaos
 	$(BUILD)/bin/etcpp-chaos --server etcd --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED) --runs $(CHAOS_RUNS)
 	$(BUILD)/bin/etcpp-chaos --server etcpp --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED) --runs $(CHAOS_RUNS)
+
+# Side by side with Debian's etcd (bench/compare; docs/PERFORMANCE.md gets the table).
+# BENCH_FLAGS=--quick for a run under 5 minutes.
+BENCH_FLAGS ?=
+
+bench: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target etcpp etcpp-bench
+	bench/compare --etcpp $(BUILD)/bin/etcpp --bench $(BUILD)/bin/etcpp-bench --dir $(BUILD)/bench-data $(BENCH_FLAGS)
 
 # Fuzzing needs clang's libFuzzer, so it gets a build dir of its own. Each target runs
 # for FUZZ_SECONDS from its checked-in seeds (src/<module>/testdata/<target>/, if any)

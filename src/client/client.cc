@@ -95,6 +95,11 @@ std::unique_ptr<Endpoint> MakeEndpoint(const Config& config, const std::string& 
   // etcd accepts requests up to --max-request-bytes (1.5 MiB by default) and may answer
   // with larger ranges; the Go client allows responses of any size.
   args.SetMaxReceiveMessageSize(-1);
+  // Each Client gets connections of its own, as each Go client does: gRPC would
+  // otherwise share one TCP connection among all channels with the same target and
+  // arguments, and etcpp-bench's --conns would open one connection whatever it said.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, config.grpc_retries ? 1 : 0);
   auto endpoint = std::make_unique<Endpoint>();
   endpoint->address = address;
   endpoint->channel = grpc::CreateCustomChannel(TargetOf(address), credentials, args);

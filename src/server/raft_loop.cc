@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/failpoint.h"
 #include "base/log.h"
 #include "server/member.h"
 #include "server/server.h"
@@ -107,6 +108,7 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   // until transport/ exists) has none to send.
   ETCPP_ASSERT_MSG(ready.messages.empty(), "raft messages but no transport to send them");
   auto save_start = std::chrono::steady_clock::now();
+  ETCPP_FAILPOINT(ready.snapshot ? "raft-before-save-snapshot" : "wal-before-fsync");
   base::Status saved = raft_storage_->Save(ready.hard_state ? &*ready.hard_state : nullptr,
                                            ready.entries,
                                            ready.snapshot ? &*ready.snapshot : nullptr);
@@ -117,6 +119,7 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   // Raft's promises (votes, acknowledgements) rest on this write; after a failed sync
   // nothing may be acknowledged, so the member stops rather than carry on.
   ETCPP_ASSERT_MSG(saved.ok(), saved.ToString().c_str());
+  ETCPP_FAILPOINT(ready.snapshot ? "raft-after-save-snapshot" : "wal-after-fsync");
 
   for (const auto& read_state : ready.read_states) {
     auto it = reads_in_round_.find(read_state.context);

@@ -151,9 +151,19 @@ Server::Server(Kind kind, const std::string& data_dir, const std::vector<std::st
   if (kind == Kind::kEtcd) argv.insert(argv.end(), {"--logger", "zap", "--log-outputs", "stderr"});
   argv.insert(argv.end(), extra.begin(), extra.end());
   log_path_ = data_dir + ".log";
+  Launch(argv, {});
+}
+
+Server::Server(const std::vector<std::string>& argv, const std::string& log_path, int client_port,
+               const std::map<std::string, std::string>& env)
+    : client_port_(client_port), log_path_(log_path) {
+  Launch(argv, env);
+}
+
+void Server::Launch(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
   int null_fd = open("/dev/null", O_RDONLY);
   int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_ = Spawn(argv, {}, null_fd, log_fd, log_fd);
+  pid_ = Spawn(argv, env, null_fd, log_fd, log_fd);
   close(null_fd);
   close(log_fd);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -183,6 +193,15 @@ int Server::Stop(int signal) {
   exit_code_ = WaitExit(pid_, 20);
   pid_ = -1;
   return exit_code_;
+}
+
+bool Server::Exited() {
+  int status;
+  if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+  }
+  return pid_ <= 0;
 }
 
 void Server::Pause() {

@@ -47,6 +47,11 @@ class Server {
   // the same client port too lets clients reconnect to a restarted server.
   Server(Kind kind, const std::string& data_dir, const std::vector<std::string>& extra = {},
          int peer_port = 0, const std::string& name = "default", int client_port = 0);
+  // Runs `argv` as given (a member of a larger cluster, or wrapped in another command
+  // that execs it) with `env` added, logging to `log_path`; waits for /health on
+  // `client_port` as above.
+  Server(const std::vector<std::string>& argv, const std::string& log_path, int client_port,
+         const std::map<std::string, std::string>& env = {});
   ~Server();
 
   bool Healthy() const { return healthy_; }
@@ -54,6 +59,8 @@ class Server {
   std::string url() const { return "http://" + endpoint(); }
   // etcdctl (API 3) against this server.
   CommandResult Etcdctl(const std::vector<std::string>& args, const std::string& input = "") const;
+  // Whether the process has ended on its own (a crash).
+  bool Exited();
   // Sends SIGINT (graceful) or SIGKILL and waits; returns the exit status as Run does
   // (or the status it already exited with).
   int Stop(int signal);
@@ -65,6 +72,8 @@ class Server {
   std::string Log() const;
 
  private:
+  void Launch(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+
   pid_t pid_ = -1;
   int exit_code_ = -1;
   int client_port_ = 0;

@@ -21,16 +21,24 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# Fault injection: etcpp-chaos against Debian's etcd and against etcpp, CHAOS_SECONDS
-# each, CHAOS_RUNS runs from CHAOS_SEED; failing runs keep their history and logs.
+# Fault injection (short mode, under 10 minutes): etcpp-chaos against a 3-member and a
+# 5-member Debian etcd under every fault kind, against etcpp (CHAOS_ETCPP_MEMBERS: one
+# member until multi-member etcpp lands), then the planted bugs, which must be caught.
+# CHAOS_RUNS runs of CHAOS_SECONDS each from CHAOS_SEED; failing runs keep their history
+# and member logs.
 CHAOS_SECONDS ?= 60
 CHAOS_SEED ?= 1
-CHAOS_RUNS ?= 1
+CHAOS_RUNS ?= 2
+CHAOS_ETCPP_MEMBERS ?= 1
+CHAOS = $(BUILD)/bin/etcpp-chaos --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED)
 
 chaos: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target etcpp-chaos
-	$(BUILD)/bin/etcpp-chaos --server etcd --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED) --runs $(CHAOS_RUNS)
-	$(BUILD)/bin/etcpp-chaos --server etcpp --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED) --runs $(CHAOS_RUNS)
+	$(CHAOS) --server etcd --members 3 --runs $(CHAOS_RUNS)
+	$(CHAOS) --server etcd --members 5 --runs 1
+	$(CHAOS) --server etcpp --members $(CHAOS_ETCPP_MEMBERS) --runs $(CHAOS_RUNS)
+	$(BUILD)/bin/etcpp-chaos --server etcd --members 3 --seconds 15 --seed $(CHAOS_SEED) --plant serializable-reads --keep none | tee $(BUILD)/chaos-planted.txt; \
+	  grep -q "NOT linearizable" $(BUILD)/chaos-planted.txt
 
 # Fuzzing needs clang's libFuzzer, so it gets a build dir of its own. Each target runs
 # for FUZZ_SECONDS from its checked-in seeds (src/<module>/testdata/<target>/, if any)

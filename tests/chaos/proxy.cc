@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <deque>
 #include <random>
 
-#include "tests/chaos/workload.h"
 
 namespace etcpp::chaos {
 
@@ -24,6 +24,11 @@ constexpr int64_t kRetransmitNs = 200'000'000;
 // pushes back on the sender as TCP would, instead of growing without bound.
 constexpr size_t kPendingBytesMax = 4 << 20;
 constexpr int kPollMsMax = 20;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 sockaddr_in Address(const std::string& ip, int port) {
   sockaddr_in addr{};
@@ -114,14 +119,24 @@ Proxies::Link* Proxies::Find(int from, int to) {
   return nullptr;
 }
 
+template <typename Change>
+void Proxies::Post(Change change) {
+  std::unique_lock lock(mu_);
+  change();
+  uint64_t mine = ++posted_;
+  applied_cv_.wait(lock, [&] { return applied_ >= mine || stop_ || !thread_.joinable(); });
+}
+
 void Proxies::Set(int from, int to, LinkFault fault) {
-  std::lock_guard lock(mu_);
-  if (Link* link = Find(from, to)) link->wanted = fault;
+  Post([&] {
+    if (Link* link = Find(from, to)) link->wanted = fault;
+  });
 }
 
 void Proxies::HealAll() {
-  std::lock_guard lock(mu_);
-  for (auto& link : links_) link->wanted = LinkFault{};
+  Post([&] {
+    for (auto& link : links_) link->wanted = LinkFault{};
+  });
 }
 
 void Proxies::Apply(Link& link) {
@@ -171,9 +186,11 @@ void Proxies::Loop() {
   std::mt19937_64 random(seed_);
   std::string buffer(64 * 1024, '\0');
   while (true) {
+    uint64_t posted;
     {
       std::lock_guard lock(mu_);
       if (stop_) break;
+      posted = posted_;
     }
     for (auto& link : links_) {
       bool changed;
@@ -183,6 +200,11 @@ void Proxies::Loop() {
       }
       if (changed) Apply(*link);
     }
+    {
+      std::lock_guard lock(mu_);
+      applied_ = posted;
+    }
+    applied_cv_.notify_all();
     std::erase_if(connections_, [](const auto& c) { return c->dead; });
 
     std::vector<pollfd> fds;

@@ -10,10 +10,11 @@
 //   cut        connections are closed, new ones are closed at once.
 //
 // Set, HealAll and the destructor may be called from any one thread while the poll
-// thread runs; they only post the wanted fault, which the poll thread applies within
-// ~20 ms.
+// thread runs; Set and HealAll return once the poll thread has applied the change
+// (within ~20 ms), so a connection opened afterwards sees it.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,9 @@ class Proxies {
  private:
   struct Link;
   struct Connection;
+  // Posts the change made by `change` (under mu_) and waits until it is applied.
+  template <typename Change>
+  void Post(Change change);
   void Loop();
   void Apply(Link& link);
   void Accept(Link& link);
@@ -55,6 +59,9 @@ class Proxies {
   std::vector<std::unique_ptr<Link>> links_;
   std::vector<std::unique_ptr<Connection>> connections_;  // poll thread only
   std::mutex mu_;                                         // guards each link's `wanted`
+  std::condition_variable applied_cv_;
+  uint64_t posted_ = 0;                                   // guarded by mu_: changes posted
+  uint64_t applied_ = 0;                                  // guarded by mu_: changes applied
   bool stop_ = false;                                     // guarded by mu_
   std::thread thread_;
 };

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -123,6 +124,8 @@ std::vector<std::string> Crosscheck(const std::vector<WatchEvent>& reference, co
   std::map<int64_t, std::vector<const WatchEvent*>> at;
   for (const auto& e : reference) at[e.revision].push_back(&e);
   std::vector<std::string> problems;
+  int64_t origin = history.empty() ? 0 : history.front().invoke_ns;
+  for (const auto& op : history) origin = std::min(origin, op.invoke_ns);
   for (const auto& op : history) {
     bool wrote = op.outcome == Outcome::kOk &&
                  (op.kind == OpKind::kPut || (op.kind == OpKind::kCas && op.succeeded));
@@ -131,7 +134,7 @@ std::vector<std::string> Crosscheck(const std::vector<WatchEvent>& reference, co
     for (const WatchEvent* e : at[op.revision])
       found = found || (e->type == WatchEvent::Type::kPut && e->key == op.key && e->value == op.value);
     if (!found) {
-      problems.push_back("acknowledged write missing from the watch history: " + Format(op));
+      problems.push_back("acknowledged write missing from the watch history: " + Format(op, origin));
       if (problems.size() >= 5) break;
     }
   }

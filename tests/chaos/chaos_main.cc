@@ -7,13 +7,15 @@
 //
 //   etcpp-chaos --server etcd|etcpp [--members M] [--seconds S] [--seed N] [--runs R]
 //               [--members M] [--clients C] [--plant stale-read|serializable-reads] [--watch on|off]
-//               [--keep DIR|none]
+//               [--failpoints on|off] [--keep DIR|none]
 //
 // Run i uses seed N + i. A failing run keeps its history, the checker's report, the
 // fault log and the member logs in a directory under DIR (default $TMPDIR or /tmp), and
 // prints its name; `--keep none` keeps nothing (for runs meant to fail, as in ctest).
 // --watch (default: on for etcd, off for etcpp, which does not serve Watch yet) follows
-// the keys with a watcher through the faults and checks its streams.
+// the keys with a watcher through the faults and checks its streams. --failpoints on
+// (etcpp built with ETCPP_FAILPOINTS) adds crashes at the server's failpoints to the
+// nemesis's faults.
 // The last line is "P passed, F failed"; the exit code is 0 only when every run passed.
 #include <grpcpp/grpcpp.h>
 #include <stdlib.h>
@@ -45,6 +47,7 @@ struct Options {
   bool plant_stale_read = false;
   bool serializable_reads = false;
   int watch = -1;  // -1: by server
+  bool failpoints = false;
   std::string keep_root;
 };
 
@@ -73,6 +76,8 @@ bool ParseOptions(int argc, char** argv, Options& options) {
       options.plant_stale_read = true;
     } else if (flag == "--plant" && value == "serializable-reads") {
       options.serializable_reads = true;
+    } else if (flag == "--failpoints" && (value == "on" || value == "off")) {
+      options.failpoints = value == "on";
     } else if (flag == "--watch" && (value == "on" || value == "off")) {
       options.watch = value == "on";
     } else if (flag == "--keep") {
@@ -81,6 +86,7 @@ bool ParseOptions(int argc, char** argv, Options& options) {
       return false;
     }
   }
+  if (options.failpoints && options.kind != e2e::Server::Kind::kEtcpp) return false;
   if (options.watch < 0) options.watch = options.kind == e2e::Server::Kind::kEtcd;
   return argc % 2 == 1 && options.seconds > 0 && options.runs > 0 && options.clients > 0 &&
          options.members > 0 && options.members <= 9;
@@ -187,7 +193,12 @@ void LoadUnderFaults(const Options& options, Cluster& cluster, Run& run) {
   workload.Start();
   if (options.watch) watcher.Start();
   std::atomic<bool> stop{false};
-  NemesisOptions nemesis_options{.seed = run.seed};
+  NemesisOptions nemesis_options;
+  nemesis_options.seed = run.seed;
+  if (options.failpoints) {
+    nemesis_options.failpoints = {"wal-before-fsync", "wal-after-fsync", "backend-before-commit",
+                                  "backend-after-commit", "raft-before-save-snapshot", "raft-after-save-snapshot"};
+  }
   if (cluster.size() == 1) nemesis_options.interval_ms_min = 1000, nemesis_options.interval_ms_max = 3000,
                            nemesis_options.fault_ms_min = 200, nemesis_options.fault_ms_max = 1500;
   std::thread nemesis([&] { run.faults = RunNemesis(cluster, nemesis_options, stop); });
@@ -284,7 +295,7 @@ int main(int argc, char** argv) {
   if (!etcpp::chaos::ParseOptions(argc, argv, options)) {
     std::fprintf(stderr,
                  "usage: etcpp-chaos --server etcd|etcpp [--seconds S] [--seed N] [--runs R] "
-                 "[--members M] [--clients C] [--plant stale-read|serializable-reads] [--watch on|off] [--keep DIR|none]\n");
+                 "[--members M] [--clients C] [--plant stale-read|serializable-reads] [--watch on|off] [--failpoints on|off] [--keep DIR|none]\n");
     return 2;
   }
   int passed = 0, failed = 0;

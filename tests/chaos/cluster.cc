@@ -64,6 +64,17 @@ Cluster::~Cluster() {
 std::vector<std::string> Cluster::Argv(int member) const {
   const Member& m = members_[member];
   std::string client = "http://127.0.0.1:" + std::to_string(m.client_port);
+  std::string binary = kind_ == e2e::Server::Kind::kEtcpp ? e2e::EtcppBinary() : "etcd";
+  std::vector<std::string> log_flags = {"--logger", "zap", "--log-outputs", "stderr"};
+  if (size() == 1) {
+    std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
+    std::vector<std::string> argv = {binary, "--name", m.name, "--data-dir", m.data_dir,
+                                     "--listen-client-urls", client, "--advertise-client-urls", client,
+                                     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                                     "--initial-cluster", m.name + "=" + peer};
+    if (kind_ == e2e::Server::Kind::kEtcd) argv.insert(argv.end(), log_flags.begin(), log_flags.end());
+    return argv;
+  }
   std::string cluster;
   for (int j = 0; j < size(); ++j) {
     cluster += (j ? "," : "") + members_[j].name + "=http://" + HostName(j) + ":" +
@@ -72,7 +83,7 @@ std::vector<std::string> Cluster::Argv(int member) const {
   std::vector<std::string> argv = {
       "unshare", "-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
       dir_ + "/hosts-" + m.name,
-      kind_ == e2e::Server::Kind::kEtcpp ? e2e::EtcppBinary() : "etcd",
+      binary,
       "--name", m.name,
       "--data-dir", m.data_dir,
       "--listen-client-urls", client,
@@ -82,27 +93,24 @@ std::vector<std::string> Cluster::Argv(int member) const {
       "--initial-cluster", cluster,
       "--initial-cluster-token", "etcpp-chaos",
       "--initial-cluster-state", "new"};
-  if (kind_ == e2e::Server::Kind::kEtcd) argv.insert(argv.end(), {"--logger", "zap", "--log-outputs", "stderr"});
+  if (kind_ == e2e::Server::Kind::kEtcd) argv.insert(argv.end(), log_flags.begin(), log_flags.end());
   return argv;
 }
 
-bool Cluster::Launch(int member) {
+bool Cluster::Launch(int member, const std::string& failpoints) {
   Member& m = members_[member];
-  if (size() == 1) {
-    m.server = std::make_unique<e2e::Server>(kind_, m.data_dir, std::vector<std::string>{}, m.peer_port, m.name,
-                                             m.client_port);
-  } else {
-    m.server = std::make_unique<e2e::Server>(Argv(member), m.data_dir + ".log", m.client_port);
-  }
+  std::map<std::string, std::string> env;
+  if (!failpoints.empty()) env["ETCPP_FAILPOINTS"] = failpoints;
+  m.server = std::make_unique<e2e::Server>(Argv(member), m.data_dir + ".log", m.client_port, env);
   return m.server->Healthy();
 }
 
-bool Cluster::Restart(const std::vector<int>& members) {
+bool Cluster::Restart(const std::vector<int>& members, const std::string& failpoints) {
   // Together: a member of a cluster is healthy only once a quorum is up.
   std::vector<char> healthy(members.size());
   std::vector<std::thread> threads;
   for (size_t k = 0; k < members.size(); ++k)
-    threads.emplace_back([this, &healthy, &members, k] { healthy[k] = Launch(members[k]); });
+    threads.emplace_back([&, k] { healthy[k] = Launch(members[k], failpoints); });
   for (auto& t : threads) t.join();
   for (char h : healthy)
     if (!h) return false;

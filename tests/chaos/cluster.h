@@ -40,7 +40,10 @@ class Cluster {
   // and ports; false if one does not come back healthy.
   bool KillAndRestart(const std::vector<int>& members);
   void Kill(const std::vector<int>& members);
-  bool Restart(const std::vector<int>& members);
+  // With `failpoints`, the members run with ETCPP_FAILPOINTS set to it (failpoint.h).
+  bool Restart(const std::vector<int>& members, const std::string& failpoints = "");
+  // Whether the member's process ended on its own (a crash at a failpoint).
+  bool Exited(int member) { return members_[member].server->Exited(); }
   void Pause(int member);
   void Resume(int member);
   // Continues paused members, so the run can end with everyone answering.
@@ -60,7 +63,7 @@ class Cluster {
     int client_port = 0;
     std::unique_ptr<e2e::Server> server;
   };
-  bool Launch(int member);
+  bool Launch(int member, const std::string& failpoints);
   std::vector<std::string> Argv(int member) const;
   // Appends the log of the process that just ended to the member's accumulated log.
   void SaveLog(int member);

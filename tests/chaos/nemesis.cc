@@ -37,6 +37,7 @@ class Nemesis {
     std::vector<std::string> kinds = {"kill-leader", "kill-follower", "kill-majority", "pause",
                                       "partition-halves", "isolate-leader", "bridge", "loss", "delay"};
     if (cluster_.size() == 1) kinds = {"kill", "pause"};
+    if (!options_.failpoints.empty()) kinds.push_back("failpoint");
     std::vector<std::string> cycle;
     while (true) {
       Sleep(Uniform(random_, options_.interval_ms_min, options_.interval_ms_max), stop_);
@@ -83,6 +84,8 @@ class Nemesis {
       std::vector<int> members = Shuffled();
       members.resize(cluster_.size() / 2 + 1);
       Kill(members, Uniform(random_, 200, 1500));
+    } else if (kind == "failpoint") {
+      Failpoint(Any());
     } else if (kind == "pause") {
       int member = random_() % 2 ? LeaderOrAny() : Any();
       int64_t ms = Hold();
@@ -122,6 +125,23 @@ class Nemesis {
     bool healthy = cluster_.Restart(members);
     report_.failed_restarts += healthy ? 0 : 1;
     Note(healthy ? "restarted " + Names(members) : "restart of " + Names(members) + " NOT healthy");
+  }
+
+  void Failpoint(int member) {
+    const auto& names = options_.failpoints;
+    std::string armed = names[random_() % names.size()] + "=crash@" + std::to_string(Uniform(random_, 1, 50));
+    int64_t ms = Hold();
+    Note("restart member " + std::to_string(member) + " with " + armed);
+    cluster_.Kill({member});
+    // Not necessarily healthy: it may crash before it answers.
+    (void)cluster_.Restart({member}, armed);
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!cluster_.Exited(member) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    bool crashed = cluster_.Exited(member);
+    report_.failpoint_crashes += crashed ? 1 : 0;
+    Kill({member}, 0);
+    Note(crashed ? "member " + std::to_string(member) + " crashed at the failpoint" : "failpoint not reached");
   }
 
   // Cuts every link between members on different sides, except the bridge's.
@@ -168,7 +188,10 @@ class Nemesis {
 
 std::string NemesisReport::Summary() const {
   std::string out;
-  for (const auto& [kind, count] : faults) out += (out.empty() ? "" : ", ") + std::to_string(count) + " " + kind;
+  for (const auto& [kind, count] : faults) {
+    out += (out.empty() ? "" : ", ") + std::to_string(count) + " " + kind;
+    if (kind == "failpoint") out += " (" + std::to_string(failpoint_crashes) + " crashed)";
+  }
   return out.empty() ? "none" : out;
 }
 

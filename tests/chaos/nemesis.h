@@ -13,6 +13,10 @@
 //                                reaching both;
 //   loss, delay                  every peer link loses (retransmission delays) or delays
 //                                its bytes.
+//   failpoint                    (with `failpoints`: etcpp built with ETCPP_FAILPOINTS)
+//                                a member restarted with one of them armed to crash
+//                                after 1-50 hits; once it crashed (or the fault's time
+//                                is up) it is restarted clean.
 // A partition is a blackhole or a cut (proxy.h), chosen per fault. Network faults last a
 // while and are healed before the next fault. Run() owns the cluster until it returns;
 // it returns within ~a fault's length of stop being set, with every member continued
@@ -35,11 +39,13 @@ struct NemesisOptions {
   int64_t interval_ms_max = 2000;
   int64_t fault_ms_min = 300;  // how long a pause, a partition or a slow network lasts
   int64_t fault_ms_max = 3000;
+  std::vector<std::string> failpoints;  // names to arm; empty: no failpoint faults
 };
 
 struct NemesisReport {
   std::map<std::string, int> faults;  // by kind
   int failed_restarts = 0;
+  int failpoint_crashes = 0;
   std::vector<std::string> log;  // one line per fault, with its time
   // "3 kill-leader, 2 pause, ..."
   std::string Summary() const;

@@ -38,6 +38,7 @@ class Nemesis {
                                       "partition-halves", "isolate-leader", "bridge", "loss", "delay"};
     if (cluster_.size() == 1) kinds = {"kill", "pause"};
     if (!options_.failpoints.empty()) kinds.push_back("failpoint");
+    if (!options_.failpoints.empty() && cluster_.size() == 3) kinds.push_back("lose-unsynced");
     std::vector<std::string> cycle;
     while (true) {
       Sleep(Uniform(random_, options_.interval_ms_min, options_.interval_ms_max), stop_);
@@ -86,6 +87,8 @@ class Nemesis {
       Kill(members, Uniform(random_, 200, 1500));
     } else if (kind == "failpoint") {
       Failpoint(Any());
+    } else if (kind == "lose-unsynced") {
+      LoseUnsynced();
     } else if (kind == "pause") {
       int member = random_() % 2 ? LeaderOrAny() : Any();
       int64_t ms = Hold();
@@ -144,6 +147,40 @@ class Nemesis {
     Note(crashed ? "member " + std::to_string(member) + " crashed at the failpoint" : "failpoint not reached");
   }
 
+  // The one window where a member acknowledging entries before they are durable loses
+  // committed writes (ETCPP_PLANT=ack-before-fsync): with the third member cut off, the
+  // leader commits on one follower's acknowledgement alone; that follower crashes just
+  // before its WAL save, the leader is killed before anyone else has the entries, and
+  // the two others elect a leader without them. A correct member crashing there has not
+  // acknowledged, so nothing acknowledged is lost.
+  void LoseUnsynced() {
+    int leader = cluster_.Leader();
+    if (leader < 0) return Note("lose-unsynced skipped: no leader");
+    int follower = (leader + 1 + static_cast<int>(random_() % 2)) % 3;
+    int other = 3 - leader - follower;
+    LinkFault cut{.mode = LinkMode::kCut};
+    for (int j : {leader, follower}) cluster_.proxies()->Set(other, j, cut), cluster_.proxies()->Set(j, other, cut);
+    std::string armed = "wal-before-fsync=crash@" + std::to_string(Uniform(random_, 5, 50));
+    Note("lose-unsynced: member " + std::to_string(other) + " cut off, follower " + std::to_string(follower) +
+         " restarted with " + armed);
+    cluster_.Kill({follower});
+    (void)cluster_.Restart({follower}, armed);
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(Hold());
+    while (!cluster_.Exited(follower) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    bool crashed = cluster_.Exited(follower);
+    report_.failpoint_crashes += crashed ? 1 : 0;
+    // Long enough for the leader to answer clients for what it committed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Note(std::string(crashed ? "follower crashed at the failpoint" : "failpoint not reached") + "; kill -9 leader " +
+         std::to_string(leader));
+    cluster_.Kill({leader, follower});
+    cluster_.proxies()->HealAll();
+    bool healthy = cluster_.Restart({leader, follower});
+    report_.failed_restarts += healthy ? 0 : 1;
+    Note(healthy ? "healed, restarted" : "restart NOT healthy");
+  }
+
   // Cuts every link between members on different sides, except the bridge's.
   void Partition(const std::string& kind, const std::vector<int>& side, int bridge) {
     LinkFault fault;
@@ -188,10 +225,9 @@ class Nemesis {
 
 std::string NemesisReport::Summary() const {
   std::string out;
-  for (const auto& [kind, count] : faults) {
-    out += (out.empty() ? "" : ", ") + std::to_string(count) + " " + kind;
-    if (kind == "failpoint") out += " (" + std::to_string(failpoint_crashes) + " crashed)";
-  }
+  for (const auto& [kind, count] : faults) out += (out.empty() ? "" : ", ") + std::to_string(count) + " " + kind;
+  if (faults.count("failpoint") || faults.count("lose-unsynced"))
+    out += " (" + std::to_string(failpoint_crashes) + " crashed at their failpoint)";
   return out.empty() ? "none" : out;
 }
 

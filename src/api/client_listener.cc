@@ -44,6 +44,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnRead(beast::error_code ec) {
     if (ec) {
       if (ec != http::error::end_of_stream && ec != asio::error::eof) {
+        beast::error_code ignored;
+        auto remote = stream_.socket().remote_endpoint(ignored);
+        base::Log(base::LogLevel::kWarn, "closing a connection that sent a malformed request",
+                  {{"remote-addr", remote.address().to_string() + ":" + std::to_string(remote.port())},
+                   {"error", ec.message()}});
         HttpResponse bad{http::status::bad_request, 11};
         bad.set(http::field::content_type, "text/plain");
         bad.body() = ec.message() + "\n";

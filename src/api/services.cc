@@ -132,19 +132,52 @@ grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext*
   return call.Finish(grpc::Status::OK);
 }
 
+grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerContext* context,
+                                                         const etcdserverpb::MoveLeaderRequest* request,
+                                                         etcdserverpb::MoveLeaderResponse* response) {
+  return Call(server_, kMaintenance, "MoveLeader", context).Serve(response, [&](auto done) {
+    server_->MoveLeader(request->targetid(), std::move(done));
+  });
+}
+
+grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext* context,
+                                                    const etcdserverpb::MemberAddRequest* request,
+                                                    etcdserverpb::MemberAddResponse* response) {
+  return Call(server_, kCluster, "MemberAdd", context).Serve(response, [&](auto done) {
+    server_->MemberAdd(*request, std::move(done));
+  });
+}
+
+grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerContext* context,
+                                                       const etcdserverpb::MemberRemoveRequest* request,
+                                                       etcdserverpb::MemberRemoveResponse* response) {
+  return Call(server_, kCluster, "MemberRemove", context).Serve(response, [&](auto done) {
+    server_->MemberRemove(request->id(), std::move(done));
+  });
+}
+
+grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerContext* context,
+                                                       const etcdserverpb::MemberUpdateRequest* request,
+                                                       etcdserverpb::MemberUpdateResponse* response) {
+  return Call(server_, kCluster, "MemberUpdate", context).Serve(response, [&](auto done) {
+    server_->MemberUpdate(*request, std::move(done));
+  });
+}
+
 grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* context,
-                                                     const etcdserverpb::MemberListRequest*,
+                                                     const etcdserverpb::MemberListRequest* request,
                                                      etcdserverpb::MemberListResponse* response) {
-  *response->mutable_header() = server_->Header();
-  for (const auto& m : server_->Members()) {
-    auto* out = response->add_members();
-    out->set_id(m.id());
-    out->set_name(m.name());
-    *out->mutable_peerurls() = m.peer_urls();
-    *out->mutable_clienturls() = m.client_urls();
-    out->set_islearner(m.is_learner());
-  }
-  return Call(server_, kCluster, "MemberList", context).Finish(grpc::Status::OK);
+  return Call(server_, kCluster, "MemberList", context).Serve(response, [&](auto done) {
+    server_->MemberList(request->linearizable(), std::move(done));
+  });
+}
+
+grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerContext* context,
+                                                        const etcdserverpb::MemberPromoteRequest* request,
+                                                        etcdserverpb::MemberPromoteResponse* response) {
+  return Call(server_, kCluster, "MemberPromote", context).Serve(response, [&](auto done) {
+    server_->MemberPromote(request->id(), std::move(done));
+  });
 }
 
 }  // namespace etcpp::api

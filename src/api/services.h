@@ -51,6 +51,9 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* context,
                                   const etcdserverpb::AlarmRequest* request,
                                   etcdserverpb::AlarmResponse* response) override;
+  grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* context,
+                                       const etcdserverpb::MoveLeaderRequest* request,
+                                       etcdserverpb::MoveLeaderResponse* response) override;
 
  private:
   server::EtcdServer* server_;
@@ -60,9 +63,21 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
  public:
   explicit ClusterService(server::EtcdServer* server) : server_(server) {}
 
+  grpc::ServerUnaryReactor* MemberAdd(grpc::CallbackServerContext* context,
+                                      const etcdserverpb::MemberAddRequest* request,
+                                      etcdserverpb::MemberAddResponse* response) override;
+  grpc::ServerUnaryReactor* MemberRemove(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::MemberRemoveRequest* request,
+                                         etcdserverpb::MemberRemoveResponse* response) override;
+  grpc::ServerUnaryReactor* MemberUpdate(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::MemberUpdateRequest* request,
+                                         etcdserverpb::MemberUpdateResponse* response) override;
   grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* context,
                                        const etcdserverpb::MemberListRequest* request,
                                        etcdserverpb::MemberListResponse* response) override;
+  grpc::ServerUnaryReactor* MemberPromote(grpc::CallbackServerContext* context,
+                                          const etcdserverpb::MemberPromoteRequest* request,
+                                          etcdserverpb::MemberPromoteResponse* response) override;
 
  private:
   server::EtcdServer* server_;

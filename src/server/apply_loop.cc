@@ -70,9 +70,15 @@ void EtcdServer::MaybeSnapshot() {
     return;
   }
   snapshot_index_ = applied;
+  raftpb::ConfState conf;
+  {
+    std::lock_guard lock(members_mu_);
+    conf = ConfStateLocked();
+  }
   {
     std::lock_guard lock(raft_mu_);
     snapshot_wanted_at_ = applied;
+    snapshot_conf_ = std::move(conf);
   }
   raft_cv_.notify_one();
 }
@@ -92,9 +98,25 @@ void EtcdServer::ReleaseReads() {
 
 void EtcdServer::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   for (const auto& entry : entries) {
-    // After a restart raft hands out again what the backend already holds.
-    if (entry.index() <= applied_index_.load()) continue;
-    ApplyEntry(entry);
+    // After a restart, or a snapshot, raft hands out again what the backend already
+    // holds. Raft's own configuration still has to hear of membership changes among them.
+    if (entry.index() <= applied_index_.load()) {
+      if (entry.type() == raftpb::ENTRY_CONF_CHANGE) {
+        raftpb::ConfChange change;
+        ETCPP_ASSERT(change.ParseFromString(entry.data()));
+        {
+          std::lock_guard lock(raft_mu_);
+          conf_changes_applied_.push_back(std::move(change));
+        }
+        raft_cv_.notify_one();
+      }
+      continue;
+    }
+    if (entry.type() == raftpb::ENTRY_CONF_CHANGE) {
+      ApplyConfChange(entry);
+    } else {
+      ApplyEntry(entry);
+    }
     base::Status status = backend_->SetConsistentIndex(entry.index());
     ETCPP_ASSERT_MSG(status.ok(), status.ToString().c_str());
     applied_index_ = entry.index();
@@ -102,7 +124,7 @@ void EtcdServer::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
 }
 
 void EtcdServer::ApplyEntry(const raftpb::Entry& entry) {
-  if (entry.type() != raftpb::ENTRY_NORMAL || entry.data().empty()) return;
+  if (entry.data().empty()) return;
   metrics_.proposals_applied.Increment();
   serverpb::InternalRequest request;
   // The entry was written by a member of this cluster; failing to parse it means a bug
@@ -151,6 +173,9 @@ ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, b
       response.mutable_header()->set_revision(store_->Rev());
       return response;
     }
+    case serverpb::InternalRequest::kMemberAttributes:
+      ApplyMemberAttributes(request.member_attributes());
+      return etcdserverpb::MemberListResponse();
     case serverpb::InternalRequest::REQUEST_NOT_SET:
       break;
   }

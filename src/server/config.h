@@ -52,6 +52,7 @@ struct Config {
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
   uint64_t watch_progress_notify_interval_ms = 600000;
+  uint64_t snapshot_catchup_entries = 5000;
 
   // Security
   TransportSecurity client_security;

@@ -79,4 +79,20 @@ std::string IdHex(uint64_t id) {
   return buf;
 }
 
+std::string MemberKey(uint64_t id) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(id >> (56 - 8 * i));
+  return key;
+}
+
+std::string RemovedMemberKey(uint64_t id) { return "r" + MemberKey(id); }
+
+bool IsRemovedMemberKey(std::string_view key) { return key.size() == 9 && key[0] == 'r'; }
+
+uint64_t RemovedMemberId(std::string_view key) {
+  uint64_t id = 0;
+  for (size_t i = 1; i < 9; ++i) id = (id << 8) | static_cast<unsigned char>(key[i]);
+  return id;
+}
+
 }  // namespace etcpp::server

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -28,6 +29,13 @@ uint64_t ComputeClusterId(std::vector<uint64_t> member_ids);
 // all its URLs, ids from ComputeMemberId. Ordered by id.
 base::Result<std::vector<serverpb::Member>> ParseInitialCluster(const std::string& initial_cluster,
                                                                 const std::string& token);
+
+// Keys of the backend's `members` bucket: a member's record under its id (8 bytes,
+// big-endian), a removed member's tombstone under "r" + its id.
+std::string MemberKey(uint64_t id);
+std::string RemovedMemberKey(uint64_t id);
+bool IsRemovedMemberKey(std::string_view key);
+uint64_t RemovedMemberId(std::string_view key);
 
 // Lower-case hex without leading zeros, as etcd prints ids ("8e9e05c52164694d").
 std::string IdHex(uint64_t id);

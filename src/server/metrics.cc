@@ -55,7 +55,11 @@ Metrics::Metrics()
       grpc_handled_(BuildCounter()
                         .Name("grpc_server_handled_total")
                         .Help("Total number of RPCs completed on the server, regardless of success or failure.")
-                        .Register(*registry)) {}
+                        .Register(*registry)),
+      peer_round_trip_(BuildHistogram()
+                           .Name("etcd_network_peer_round_trip_time_seconds")
+                           .Help("Round-Trip-Time histogram between peers")
+                           .Register(*registry)) {}
 
 std::string Metrics::Serve() const {
   return prometheus::TextSerializer().Serialize(registry->Collect());
@@ -69,6 +73,13 @@ void Metrics::GrpcHandled(const std::string& service, const std::string& method,
             {"grpc_method", method},
             {"grpc_code", code}})
       .Increment();
+}
+
+void Metrics::PeerRoundTrip(const std::string& to, double seconds) {
+  // etcd's buckets: 0.1 ms doubling 16 times.
+  prometheus::Histogram::BucketBoundaries buckets;
+  for (double b = 0.0001; buckets.size() < 16; b *= 2) buckets.push_back(b);
+  peer_round_trip_.Add({{"To", to}}, buckets).Observe(seconds);
 }
 
 }  // namespace etcpp::server

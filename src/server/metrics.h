@@ -25,6 +25,8 @@ class Metrics {
   // Counts one finished gRPC call (grpc-go-prometheus's grpc_server_handled_total).
   void GrpcHandled(const std::string& service, const std::string& method, const std::string& code,
                    bool server_stream);
+  // One peer probe's round trip to member `to` (hex id).
+  void PeerRoundTrip(const std::string& to, double seconds);
 
   // Declared first: every metric below is registered in it.
   std::shared_ptr<prometheus::Registry> registry;
@@ -43,6 +45,7 @@ class Metrics {
 
  private:
   prometheus::Family<prometheus::Counter>& grpc_handled_;
+  prometheus::Family<prometheus::Histogram>& peer_round_trip_;
 };
 
 }  // namespace etcpp::server

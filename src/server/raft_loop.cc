@@ -17,27 +17,84 @@ void EtcdServer::RaftLoop() {
     std::vector<Proposal> proposals;
     ReadBatch reads;
     uint64_t snapshot_at = 0;
+    std::optional<raftpb::ConfState> snapshot_conf;
+    std::vector<raftpb::Message> messages;
+    std::vector<uint64_t> unreachable;
+    std::vector<std::pair<uint64_t, bool>> snapshot_reports;
+    std::vector<raftpb::ConfChange> conf_changes;
+    std::optional<Transfer> transfer;
     {
       std::unique_lock lock(raft_mu_);
       raft_cv_.wait_until(lock, next_tick, [this] {
         return stopping_.load() || !proposals_.empty() || !reads_waiting_.empty() ||
-               snapshot_wanted_at_ != 0;
+               snapshot_wanted_at_ != 0 || !messages_in_.empty() || !unreachable_.empty() ||
+               !snapshot_reports_.empty() || !conf_changes_applied_.empty() || transfer_wanted_;
       });
       proposals.swap(proposals_);
       reads.swap(reads_waiting_);
       std::swap(snapshot_at, snapshot_wanted_at_);
+      snapshot_conf.swap(snapshot_conf_);
+      messages.swap(messages_in_);
+      unreachable.swap(unreachable_);
+      snapshot_reports.swap(snapshot_reports_);
+      conf_changes.swap(conf_changes_applied_);
+      transfer.swap(transfer_wanted_);
     }
-    if (snapshot_at != 0) TakeSnapshot(snapshot_at);
+    // Membership first: raft's configuration must follow the apply loop's before a
+    // snapshot records it.
+    for (const auto& change : conf_changes) {
+      auto conf = node_->ApplyConfChange(change);
+      if (!conf.ok()) {
+        base::Log(base::LogLevel::kError, "raft refused an applied membership change",
+                  {{"error", conf.status().ToString()}});
+      }
+    }
+    if (snapshot_at != 0) TakeSnapshot(snapshot_at, *snapshot_conf);
+    for (auto& m : messages) {
+      // Messages from members this one no longer knows (removed) are ignored by raft.
+      (void)node_->Step(std::move(m));
+    }
+    for (uint64_t id : unreachable) node_->ReportUnreachable(id);
+    for (auto [id, ok] : snapshot_reports) node_->ReportSnapshot(id, ok);
+    if (transfer) {
+      node_->TransferLeader(transfer->target);
+      if (transfer_) transfer_->done(base::Status(base::Code::kUnavailable, "etcdserver: leader changed"));
+      transfer_ = std::move(transfer);
+    }
     if (Clock::now() >= next_tick) {
       node_->Tick();
       ExpireWaiters(Clock::now());
       ExpireReads(Clock::now());
+      CheckTransfer(Clock::now());
+      std::map<uint64_t, uint64_t> match;
+      if (is_leader_) {
+        for (const auto& [id, progress] : node_->raft().tracker().progress()) match[id] = progress.match;
+      }
+      {
+        std::lock_guard lock(progress_mu_);
+        progress_match_.swap(match);
+      }
       next_tick += tick_interval;
+      // A loop that fell behind (a long fsync) ticks once, not in a burst.
+      if (next_tick < Clock::now()) next_tick = Clock::now() + tick_interval;
     }
-    for (auto& proposal : proposals) {
-      // A dropped proposal (no leader) is not answered here: its waiter times out with
-      // etcd's error, as etcd's does.
-      (void)node_->Propose(std::move(proposal.data));
+    // Without a leader raft would drop proposals; like etcd's, they wait for one, and
+    // those whose waiters have given up meanwhile are dropped.
+    for (auto& proposal : proposals) proposals_held_.push_back(std::move(proposal));
+    if (node_->raft().leader() != raft::kNone) {
+      for (auto& proposal : proposals_held_) {
+        // A proposal raft still drops (a leader transfer under way) is not answered
+        // here: its waiter times out with etcd's error, as etcd's does.
+        if (proposal.conf_change) {
+          (void)node_->ProposeConfChange(*proposal.conf_change);
+        } else {
+          (void)node_->Propose(std::move(proposal.data));
+        }
+      }
+      proposals_held_.clear();
+    } else {
+      auto now = Clock::now();
+      std::erase_if(proposals_held_, [&](const Proposal& p) { return now - p.made > RequestTimeout(); });
     }
     for (auto& read : reads) reads_unsent_.push_back(std::move(read));
     if (!reads_unsent_.empty()) {
@@ -53,15 +110,8 @@ void EtcdServer::RaftLoop() {
   }
 }
 
-// Followers up to this many entries behind still catch up from the log rather than a
-// snapshot (etcd keeps the same number).
-constexpr uint64_t kSnapshotCatchUpEntries = 5000;
-
-void EtcdServer::TakeSnapshot(uint64_t index) {
-  // The configuration is the one raft holds now; it equals the one at `index` while the
-  // membership cannot change (one-member clusters).
-  base::Status status =
-      raft_storage_->Snapshot(index, node_->GetConfState(), kSnapshotCatchUpEntries);
+void EtcdServer::TakeSnapshot(uint64_t index, const raftpb::ConfState& conf) {
+  base::Status status = raft_storage_->Snapshot(index, conf, config_.snapshot_catchup_entries);
   if (!status.ok()) {
     base::Log(base::LogLevel::kError, "failed to save a snapshot", {{"error", status.ToString()}});
     return;
@@ -81,10 +131,22 @@ void EtcdServer::ExpireReads(std::chrono::steady_clock::time_point now) {
   }
   auto expired = std::stable_partition(reads_unsent_.begin(), reads_unsent_.end(),
                                        [now](const PendingRead& r) { return r.deadline > now; });
-  for (auto it = expired; it != reads_unsent_.end(); ++it) {
-    it->fail(base::Status(base::Code::kUnavailable, "etcdserver: request timed out"));
-  }
+  for (auto it = expired; it != reads_unsent_.end(); ++it) it->fail(TimedOut());
   reads_unsent_.erase(expired, reads_unsent_.end());
+}
+
+void EtcdServer::CheckTransfer(std::chrono::steady_clock::time_point now) {
+  if (!transfer_) return;
+  if (leader_.load() == transfer_->target) {
+    etcdserverpb::MoveLeaderResponse response;
+    FillHeader(response.mutable_header());
+    transfer_->done(std::move(response));
+    transfer_.reset();
+  } else if (now >= transfer_->deadline) {
+    transfer_->done(base::Status(base::Code::kUnavailable,
+                                 "etcdserver: request timed out, leader transfer took too long"));
+    transfer_.reset();
+  }
 }
 
 void EtcdServer::HandleReady(raft::Ready ready) {
@@ -104,9 +166,19 @@ void EtcdServer::HandleReady(raft::Ready ready) {
     term_ = ready.hard_state->term();
     commit_index_ = ready.hard_state->commit();
   }
-  // ready.messages go to other members; a one-member cluster (all Bootstrap accepts
-  // until transport/ exists) has none to send.
-  ETCPP_ASSERT_MSG(ready.messages.empty(), "raft messages but no transport to send them");
+  // The leader sends before its own fsync (its followers write in parallel; it counts
+  // itself only once durable). Everyone else acknowledges only what is on disk.
+  const bool leader = ready.soft_state ? ready.soft_state->role == raft::Role::kLeader : is_leader_;
+  is_leader_ = leader;
+  std::vector<raftpb::Message> after_save;
+  if (leader) {
+    if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
+  } else {
+    after_save = std::move(ready.messages);
+  }
+#ifdef ETCPP_PLANT_ACK_BEFORE_FSYNC
+  if (!after_save.empty()) transport_->Send(std::move(after_save));  // planted bug (CMake ETCPP_PLANT)
+#endif
   auto save_start = std::chrono::steady_clock::now();
   ETCPP_FAILPOINT(ready.snapshot ? "raft-before-save-snapshot" : "wal-before-fsync");
   base::Status saved = raft_storage_->Save(ready.hard_state ? &*ready.hard_state : nullptr,
@@ -120,6 +192,11 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   // nothing may be acknowledged, so the member stops rather than carry on.
   ETCPP_ASSERT_MSG(saved.ok(), saved.ToString().c_str());
   ETCPP_FAILPOINT(ready.snapshot ? "raft-after-save-snapshot" : "wal-after-fsync");
+  if (!after_save.empty()) transport_->Send(std::move(after_save));
+  if (ready.snapshot) {
+    // The leader's backend file, received with the snapshot, replaces ours in log order.
+    PostApplyTask([this, index = ready.snapshot->metadata().index()] { InstallSnapshot(index); });
+  }
 
   for (const auto& read_state : ready.read_states) {
     auto it = reads_in_round_.find(read_state.context);
@@ -133,14 +210,6 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   for (const auto& entry : ready.committed_entries) {
     if (entry.type() == raftpb::ENTRY_NORMAL && !entry.data().empty()) {
       metrics_.proposals_committed.Increment();
-    }
-    if (entry.type() != raftpb::ENTRY_CONF_CHANGE) continue;
-    raftpb::ConfChange change;
-    ETCPP_ASSERT(change.ParseFromString(entry.data()));
-    auto conf = node_->ApplyConfChange(change);
-    if (!conf.ok()) {
-      base::Log(base::LogLevel::kWarn, "refused a membership change",
-                {{"error", conf.status().ToString()}});
     }
   }
   if (!ready.committed_entries.empty()) {

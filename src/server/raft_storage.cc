@@ -22,7 +22,7 @@ base::Result<std::unique_ptr<RaftStorage>> RaftStorage::Create(const std::string
   if (!snapshotter.ok()) return snapshotter.status();
   // The snapshot file first: the WAL's marker must never name a snapshot that is not on
   // disk, or a restart would find a gap.
-  ETCPP_RETURN_IF_ERROR(snapshotter->Save(bootstrap));
+  if (bootstrap.metadata().index() > 0) ETCPP_RETURN_IF_ERROR(snapshotter->Save(bootstrap));
   auto wal = wal::Wal::Create(wal_dir, metadata);
   if (!wal.ok()) return wal.status();
   const auto& meta = bootstrap.metadata();
@@ -35,7 +35,8 @@ base::Result<std::unique_ptr<RaftStorage>> RaftStorage::Create(const std::string
   std::unique_ptr<RaftStorage> storage(
       new RaftStorage(std::move(*wal), std::move(*snapshotter), metadata));
   storage->snapshot_ = bootstrap;
-  ETCPP_RETURN_IF_ERROR(storage->memory_.ApplySnapshot(bootstrap));
+  // A member joining a running cluster starts from nothing (index 0); raft fills its log.
+  if (meta.index() > 0) ETCPP_RETURN_IF_ERROR(storage->memory_.ApplySnapshot(bootstrap));
   storage->memory_.SetHardState(hard_state);
   return storage;
 }
@@ -45,6 +46,9 @@ base::Result<std::unique_ptr<RaftStorage>> RaftStorage::Open(const std::string& 
   auto snapshotter = snap::Snapshotter::Open(snap_dir);
   if (!snapshotter.ok()) return snapshotter.status();
   auto snapshot = snapshotter->LoadNewest();
+  // A member that joined a running cluster has no snapshot until the leader sends one;
+  // its WAL then starts at index 0, which Wal::Open checks.
+  if (!snapshot.ok() && snapshot.status().code() == base::Code::kNotFound) snapshot = raftpb::Snapshot();
   if (!snapshot.ok()) return snapshot.status();
   const auto& meta = snapshot->metadata();
   wal::ReplayResult replay;
@@ -54,7 +58,7 @@ base::Result<std::unique_ptr<RaftStorage>> RaftStorage::Open(const std::string& 
   std::unique_ptr<RaftStorage> storage(
       new RaftStorage(std::move(*wal), std::move(*snapshotter), replay.metadata));
   storage->snapshot_ = std::move(*snapshot);
-  ETCPP_RETURN_IF_ERROR(storage->memory_.ApplySnapshot(storage->snapshot_));
+  if (meta.index() > 0) ETCPP_RETURN_IF_ERROR(storage->memory_.ApplySnapshot(storage->snapshot_));
   ETCPP_RETURN_IF_ERROR(storage->memory_.Append(replay.entries));
   storage->memory_.SetHardState(replay.hard_state);
   return storage;

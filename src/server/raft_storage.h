@@ -22,7 +22,8 @@ namespace etcpp::server {
 class RaftStorage {
  public:
   // A new member: creates the WAL with its ids and records `bootstrap` — a snapshot at
-  // index 1 whose conf state holds the initial voters — as its starting point.
+  // index 1 whose conf state holds the initial voters — as its starting point; or, for a
+  // member joining a running cluster, an empty snapshot at index 0.
   static base::Result<std::unique_ptr<RaftStorage>> Create(const std::string& wal_dir,
                                                            const std::string& snap_dir,
                                                            const wal::Metadata& metadata,

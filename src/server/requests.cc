@@ -28,18 +28,35 @@ void EtcdServer::Propose(serverpb::InternalRequest request,
   request.set_id(next_request_id_.fetch_add(1));
   std::string data = request.SerializeAsString();
   if (data.size() > config_.max_request_bytes) return done(TooLarge());
-  {
-    std::lock_guard lock(waiters_mu_);
-    auto deadline =
-        waiter_deadlines_.emplace(std::chrono::steady_clock::now() + RequestTimeout(), request.id());
-    waiters_.emplace(request.id(), Waiter{std::move(done), deadline});
-  }
-  metrics_.proposals_pending.Increment();
+  AddWaiter(request.id(), std::move(done));
   {
     std::lock_guard lock(raft_mu_);
-    proposals_.push_back({std::move(data)});
+    proposals_.push_back({std::move(data), std::nullopt, std::chrono::steady_clock::now()});
   }
   raft_cv_.notify_one();
+}
+
+void EtcdServer::ProposeConfChange(raftpb::ConfChange change,
+                                   std::function<void(base::Result<ApplyResult>)> done) {
+  if (stopping_.load()) {
+    return done(base::Status(base::Code::kUnavailable, "etcdserver: server stopped"));
+  }
+  change.set_id(next_request_id_.fetch_add(1));
+  AddWaiter(change.id(), std::move(done));
+  {
+    std::lock_guard lock(raft_mu_);
+    proposals_.push_back({std::string(), std::move(change), std::chrono::steady_clock::now()});
+  }
+  raft_cv_.notify_one();
+}
+
+void EtcdServer::AddWaiter(uint64_t id, std::function<void(base::Result<ApplyResult>)> done) {
+  {
+    std::lock_guard lock(waiters_mu_);
+    auto deadline = waiter_deadlines_.emplace(std::chrono::steady_clock::now() + RequestTimeout(), id);
+    waiters_.emplace(id, Waiter{std::move(done), deadline});
+  }
+  metrics_.proposals_pending.Increment();
 }
 
 std::function<void(base::Result<ApplyResult>)> EtcdServer::TakeWaiter(uint64_t id) {
@@ -70,7 +87,7 @@ void EtcdServer::ExpireWaiters(std::chrono::steady_clock::time_point now) {
   for (auto& done : expired) {
     metrics_.proposals_pending.Decrement();
     metrics_.proposals_failed.Increment();
-    done(base::Status(base::Code::kUnavailable, "etcdserver: request timed out"));
+    done(TimedOut());
   }
 }
 

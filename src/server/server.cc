@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <algorithm>
 
 #include "base/log.h"
 #include "server/member.h"
@@ -16,14 +17,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string MemberKey(uint64_t id) {
-  std::string key(8, '\0');
-  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(id >> (56 - 8 * i));
-  return key;
-}
-
 base::Status Refuse(const std::string& message) {
   return base::Status(base::Code::kFailedPrecondition, message);
+}
+
+std::string Join(const std::vector<std::string>& urls) {
+  std::string out;
+  for (const auto& url : urls) out += (out.empty() ? "" : ",") + url;
+  return out;
 }
 
 }  // namespace
@@ -72,11 +73,13 @@ base::Status EtcdServer::Bootstrap() {
   backend_ = std::move(*backend);
 
   ETCPP_RETURN_IF_ERROR(restart ? RestartMember(wal_dir, snap_dir) : NewMember(wal_dir, snap_dir));
+  if (restart) ETCPP_RETURN_IF_ERROR(RecoverBackendFromSnapshot(snap_dir));
   ETCPP_RETURN_IF_ERROR(LoadMembers(restart));
   auto store = mvcc::Store::Open(backend_.get());
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   ETCPP_RETURN_IF_ERROR(CreateRaftNode());
+  StartTransport(snap_dir);
   base::Log(base::LogLevel::kInfo, restart ? "restarting member" : "starting a new member",
             {{"member-id", IdHex(member_id_)},
              {"cluster-id", IdHex(cluster_id_)},
@@ -89,9 +92,7 @@ base::Status EtcdServer::Bootstrap() {
 // A new member of a new cluster. The backend is prepared before the WAL is created, so
 // a crash in between leaves no WAL and the next start simply bootstraps again.
 base::Status EtcdServer::NewMember(const std::string& wal_dir, const std::string& snap_dir) {
-  if (config_.initial_cluster_state == "existing") {
-    return Refuse("etcpp cannot join an existing cluster yet (--initial-cluster-state existing)");
-  }
+  if (config_.initial_cluster_state == "existing") return JoinMember(wal_dir, snap_dir);
   auto members = ParseInitialCluster(config_.initial_cluster, config_.initial_cluster_token);
   if (!members.ok()) return members.status();
   const serverpb::Member* self = nullptr;
@@ -102,23 +103,71 @@ base::Status EtcdServer::NewMember(const std::string& wal_dir, const std::string
     return Refuse("couldn't find local name \"" + config_.name +
                   "\" in the initial cluster configuration");
   }
-  if (members->size() > 1) {
-    return Refuse("etcpp cannot run clusters of more than one member yet (--initial-cluster has " +
-                  std::to_string(members->size()) + ")");
+  std::vector<std::string> advertised = config_.initial_advertise_peer_urls;
+  std::vector<std::string> listed(self->peer_urls().begin(), self->peer_urls().end());
+  std::sort(advertised.begin(), advertised.end());
+  std::sort(listed.begin(), listed.end());
+  if (advertised != listed) {
+    return Refuse("--initial-cluster has " + config_.name + "=" + Join(listed) +
+                  " but missing from --initial-advertise-peer-urls=" + Join(advertised));
   }
   member_id_ = self->id();
-  cluster_id_ = ComputeClusterId({self->id()});
-  serverpb::Member record = *self;
-  for (const auto& url : config_.advertise_client_urls) record.add_client_urls(url);
-  ETCPP_RETURN_IF_ERROR(backend_->Put(backend::Bucket::kMembers, MemberKey(record.id()),
-                                      record.SerializeAsString()));
-  ETCPP_RETURN_IF_ERROR(backend_->SetConsistentIndex(1));
-  ETCPP_RETURN_IF_ERROR(backend_->Commit());
+  std::vector<uint64_t> ids;
   raftpb::Snapshot bootstrap;
   bootstrap.mutable_metadata()->set_index(1);
   bootstrap.mutable_metadata()->set_term(1);
-  bootstrap.mutable_metadata()->mutable_conf_state()->add_voters(member_id_);
+  for (serverpb::Member record : *members) {
+    ids.push_back(record.id());
+    bootstrap.mutable_metadata()->mutable_conf_state()->add_voters(record.id());
+    // The others publish their names and client URLs once they run.
+    if (record.id() == member_id_) {
+      for (const auto& url : config_.advertise_client_urls) record.add_client_urls(url);
+    }
+    ETCPP_RETURN_IF_ERROR(backend_->Put(backend::Bucket::kMembers, MemberKey(record.id()),
+                                        record.SerializeAsString()));
+  }
+  cluster_id_ = ComputeClusterId(ids);
+  ETCPP_RETURN_IF_ERROR(backend_->SetConsistentIndex(1));
+  ETCPP_RETURN_IF_ERROR(backend_->Commit());
   auto storage = RaftStorage::Create(wal_dir, snap_dir, {member_id_, cluster_id_}, bootstrap);
+  if (!storage.ok()) return storage.status();
+  raft_storage_ = std::move(*storage);
+  return base::Status::Ok();
+}
+
+// A member added with `member add` joining the running cluster: the cluster's members
+// tell it its id; the leader then sends it a snapshot and the log.
+base::Status EtcdServer::JoinMember(const std::string& wal_dir, const std::string& snap_dir) {
+  auto initial = ParseInitialCluster(config_.initial_cluster, config_.initial_cluster_token);
+  if (!initial.ok()) return initial.status();
+  std::vector<std::string> peer_urls;
+  for (const auto& m : *initial) {
+    if (m.name() == config_.name) continue;
+    peer_urls.insert(peer_urls.end(), m.peer_urls().begin(), m.peer_urls().end());
+  }
+  auto cluster = transport::Transport::FetchCluster(peer_urls);
+  if (!cluster.ok()) {
+    return Refuse("cannot fetch cluster info from peer urls " + Join(peer_urls) +
+                  " (--initial-cluster-state existing)");
+  }
+  std::vector<std::string> advertised = config_.initial_advertise_peer_urls;
+  std::sort(advertised.begin(), advertised.end());
+  for (const auto& m : cluster->members()) {
+    std::vector<std::string> urls(m.peer_urls().begin(), m.peer_urls().end());
+    std::sort(urls.begin(), urls.end());
+    if (urls == advertised) member_id_ = m.id();
+  }
+  if (member_id_ == 0) {
+    return Refuse("the cluster has no member with peer URLs " + Join(advertised) +
+                  " (add it with `member add` first)");
+  }
+  cluster_id_ = cluster->cluster_id();
+  for (const auto& m : cluster->members()) {
+    ETCPP_RETURN_IF_ERROR(
+        backend_->Put(backend::Bucket::kMembers, MemberKey(m.id()), m.SerializeAsString()));
+  }
+  ETCPP_RETURN_IF_ERROR(backend_->Commit());
+  auto storage = RaftStorage::Create(wal_dir, snap_dir, {member_id_, cluster_id_}, raftpb::Snapshot());
   if (!storage.ok()) return storage.status();
   raft_storage_ = std::move(*storage);
   return base::Status::Ok();
@@ -135,11 +184,28 @@ base::Status EtcdServer::RestartMember(const std::string& wal_dir, const std::st
   return base::Status::Ok();
 }
 
+base::Status EtcdServer::RecoverBackendFromSnapshot(const std::string& snap_dir) {
+  uint64_t index = raft_storage_->snapshot().metadata().index();
+  if (backend_->ConsistentIndex() >= index) return base::Status::Ok();
+  std::string db = transport::SnapshotDbPath(snap_dir, index);
+  if (!fs::exists(db)) return base::Status::Ok();  // CreateRaftNode reports the gap
+  base::Log(base::LogLevel::kInfo, "recovering the backend from a received snapshot",
+            {{"snapshot-index", index}, {"file", db}});
+  return backend_->ReplaceWith(db);
+}
+
 base::Status EtcdServer::LoadMembers(bool restart) {
   auto read = backend_->Read();
   if (!read.ok()) return read.status();
+  std::lock_guard lock(members_mu_);
+  members_.clear();
+  removed_.clear();
   ETCPP_RETURN_IF_ERROR(read->ForEach(
-      backend::Bucket::kMembers, "", "", [this](std::string_view, std::string_view value) {
+      backend::Bucket::kMembers, "", "", [this](std::string_view key, std::string_view value) {
+        if (IsRemovedMemberKey(key)) {
+          removed_.insert(RemovedMemberId(key));  // removed members never come back
+          return true;
+        }
         serverpb::Member m;
         ETCPP_ASSERT_MSG(m.ParseFromArray(value.data(), static_cast<int>(value.size())),
                          "unparsable member record in the backend");
@@ -204,8 +270,13 @@ void EtcdServer::StartThreads() {
   read_pool_ = std::make_unique<boost::asio::thread_pool>(2);
   // A lone voter need not wait out an election timeout to lead (etcd's
   // --initial-election-tick-advance has the same purpose).
-  if (config_.initial_election_tick_advance) node_->Campaign();
+  auto conf = node_->GetConfState();
+  if (config_.initial_election_tick_advance && conf.voters_size() == 1 &&
+      conf.voters(0) == member_id_) {
+    node_->Campaign();
+  }
   raft_thread_ = std::thread([this] { RaftLoop(); });
+  publish_thread_ = std::thread([this] { Publish(); });
 }
 
 EtcdServer::~EtcdServer() { Stop(); }
@@ -214,6 +285,8 @@ void EtcdServer::Stop() {
   if (stopping_.exchange(true)) return;
   raft_cv_.notify_all();
   apply_cv_.notify_all();
+  if (publish_thread_.joinable()) publish_thread_.join();
+  if (transport_) transport_->Stop();
   if (raft_thread_.joinable()) raft_thread_.join();
   if (apply_thread_.joinable()) apply_thread_.join();
   if (read_pool_) read_pool_->join();

@@ -28,6 +28,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -43,6 +45,7 @@
 #include "server/raft_storage.h"
 #include "storage/backend/backend.h"
 #include "storage/mvcc/store.h"
+#include "transport/transport.h"
 
 namespace etcpp::server {
 
@@ -51,7 +54,8 @@ using Done = std::function<void(base::Result<T>)>;
 
 // What applying one internal request produced, handed to its waiter.
 using ApplyResult = std::variant<etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
-                                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse>;
+                                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse,
+                                 etcdserverpb::MemberListResponse>;
 
 class EtcdServer {
  public:
@@ -78,6 +82,19 @@ class EtcdServer {
   // Compacts the backend file while readers carry on (LMDB's compacting copy).
   void Defragment(Done<etcdserverpb::DefragmentResponse> done);
   std::vector<serverpb::Member> Members() const;
+  // Hands leadership to `target` (a voter); answered once it leads.
+  void MoveLeader(uint64_t target, Done<etcdserverpb::MoveLeaderResponse> done);
+
+  // --- Cluster (cluster.cc) ---
+  void MemberAdd(etcdserverpb::MemberAddRequest request, Done<etcdserverpb::MemberAddResponse> done);
+  void MemberRemove(uint64_t id, Done<etcdserverpb::MemberRemoveResponse> done);
+  void MemberUpdate(etcdserverpb::MemberUpdateRequest request,
+                    Done<etcdserverpb::MemberUpdateResponse> done);
+  void MemberPromote(uint64_t id, Done<etcdserverpb::MemberPromoteResponse> done);
+  void MemberList(bool linearizable, Done<etcdserverpb::MemberListResponse> done);
+
+  // The service the other members call; served on the peer listener.
+  grpc::Service* peer_service() { return transport_->service(); }
   // A response header as etcd fills it: cluster and member id, current revision, term.
   etcdserverpb::ResponseHeader Header() const;
 
@@ -90,6 +107,14 @@ class EtcdServer {
  private:
   struct Proposal {
     std::string data;
+    std::optional<raftpb::ConfChange> conf_change;  // else data is an internal request
+    std::chrono::steady_clock::time_point made = std::chrono::steady_clock::now();
+  };
+  // A MoveLeader in progress (raft loop only).
+  struct Transfer {
+    uint64_t target = 0;
+    std::chrono::steady_clock::time_point deadline;
+    Done<etcdserverpb::MoveLeaderResponse> done;
   };
   // A linearizable read: `run` performs it once the applied index reaches its ReadIndex
   // round's index; `fail` answers it instead when no round confirms it by `deadline`
@@ -109,14 +134,19 @@ class EtcdServer {
   base::Status Bootstrap();
   base::Status NewMember(const std::string& wal_dir, const std::string& snap_dir);
   base::Status RestartMember(const std::string& wal_dir, const std::string& snap_dir);
+  base::Status JoinMember(const std::string& wal_dir, const std::string& snap_dir);
+  // After a crash between saving a received snapshot and installing its backend file.
+  base::Status RecoverBackendFromSnapshot(const std::string& snap_dir);
   base::Status LoadMembers(bool restart);
+  void StartTransport(const std::string& snap_dir);
   base::Status CreateRaftNode();
   void StartThreads();
 
   // raft_loop.cc
   void RaftLoop();
   void HandleReady(raft::Ready ready);
-  void TakeSnapshot(uint64_t index);
+  void TakeSnapshot(uint64_t index, const raftpb::ConfState& conf);
+  void CheckTransfer(std::chrono::steady_clock::time_point now);
 
   // apply_loop.cc
   void ApplyLoop();
@@ -125,6 +155,21 @@ class EtcdServer {
   void ApplyEntry(const raftpb::Entry& entry);
   ApplyResult ApplyRequest(const serverpb::InternalRequest& request, base::Status* error);
   void ReleaseReads();
+  // cluster.cc: membership in the apply loop.
+  void ApplyConfChange(const raftpb::Entry& entry);
+  base::Status ValidateConfChange(const raftpb::ConfChange& change, const serverpb::Member& member);
+  void ApplyMemberAttributes(const serverpb::MemberAttributes& attributes);
+  void SaveMember(const serverpb::Member& member);
+  raftpb::ConfState ConfStateLocked() const;
+  // Replaces the backend with the file a leader sent, up to `index` at least.
+  void InstallSnapshot(uint64_t index);
+  void SyncPeers();
+  // Proposes this member's name and client URLs until the cluster has them (etcd's publish).
+  void Publish();
+  void ProposeConfChange(raftpb::ConfChange change,
+                         std::function<void(base::Result<ApplyResult>)> done);
+  etcdserverpb::Member MemberToWire(const serverpb::Member& m) const;
+  bool LearnerReady(uint64_t id) const;
   // Every --snapshot-count entries: commits the backend, then asks the raft loop to
   // snapshot at the applied index so the WAL can be released.
   void MaybeSnapshot();
@@ -132,6 +177,7 @@ class EtcdServer {
   // requests.cc
   void Propose(serverpb::InternalRequest request,
                std::function<void(base::Result<ApplyResult>)> done);
+  void AddWaiter(uint64_t id, std::function<void(base::Result<ApplyResult>)> done);
   void LinearizableRead(std::function<void()> run, std::function<void(base::Status)> fail);
   // Raft loop, every tick: re-asks rounds unanswered for an election timeout (the leader
   // may have changed) and fails reads past their deadline.
@@ -141,6 +187,13 @@ class EtcdServer {
   void FillHeader(etcdserverpb::ResponseHeader* header) const;
   // Answers the proposals nobody applied in time (raft loop, on every tick).
   void ExpireWaiters(std::chrono::steady_clock::time_point now);
+  // What a request that got no answer in time is told: without a leader, etcd's
+  // "no leader"; with one, a plain time-out.
+  base::Status TimedOut() const {
+    return base::Status(base::Code::kUnavailable, leader_.load() == 0
+                                                      ? "etcdserver: no leader"
+                                                      : "etcdserver: request timed out");
+  }
   // etcd's request timeout: 5 s plus two election timeouts.
   std::chrono::milliseconds RequestTimeout() const {
     return std::chrono::milliseconds(5000 + 2 * config_.election_timeout_ms);
@@ -156,6 +209,8 @@ class EtcdServer {
   std::unique_ptr<backend::Backend> backend_;
   std::unique_ptr<mvcc::Store> store_;
   std::unique_ptr<boost::asio::thread_pool> read_pool_;
+  std::unique_ptr<transport::Transport> transport_;
+  std::string snap_dir_;
 
   std::atomic<uint64_t> leader_{0};
   std::atomic<uint64_t> term_{0};
@@ -173,6 +228,18 @@ class EtcdServer {
   ReadBatch reads_unsent_;                    // raft loop only: ReadIndex refused, retried
   std::map<std::string, ReadRound> reads_in_round_;  // raft loop only, by context
   uint64_t read_round_ = 0;                   // raft loop only
+  std::vector<raftpb::Message> messages_in_;  // guarded by raft_mu_: from peers
+  std::vector<uint64_t> unreachable_;         // guarded by raft_mu_
+  std::vector<std::pair<uint64_t, bool>> snapshot_reports_;  // guarded by raft_mu_
+  std::vector<raftpb::ConfChange> conf_changes_applied_;     // guarded by raft_mu_
+  std::optional<raftpb::ConfState> snapshot_conf_;            // guarded by raft_mu_
+  std::optional<Transfer> transfer_wanted_;                   // guarded by raft_mu_
+  std::optional<Transfer> transfer_;          // raft loop only
+  bool is_leader_ = false;                    // raft loop only
+  std::vector<Proposal> proposals_held_;      // raft loop only: waiting for a leader
+  // The leader's view of how far each member's log matches its own (raft loop, per tick).
+  mutable std::mutex progress_mu_;
+  std::map<uint64_t, uint64_t> progress_match_;  // guarded by progress_mu_; empty unless leader
 
   // Inbox of the apply loop.
   std::mutex apply_mu_;
@@ -194,12 +261,14 @@ class EtcdServer {
   std::map<uint64_t, Waiter> waiters_;  // guarded by waiters_mu_
   Deadlines waiter_deadlines_;          // guarded by waiters_mu_
 
-  // Members of the cluster, as loaded at start (membership changes are not served yet).
+  // Members of the cluster as applied; written by the apply loop.
   mutable std::mutex members_mu_;
   std::vector<serverpb::Member> members_;  // guarded by members_mu_
+  std::set<uint64_t> removed_;             // guarded by members_mu_
 
   std::thread raft_thread_;
   std::thread apply_thread_;
+  std::thread publish_thread_;
 };
 
 }  // namespace etcpp::server

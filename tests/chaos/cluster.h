@@ -43,7 +43,7 @@ class Cluster {
   // With `failpoints`, the members run with ETCPP_FAILPOINTS set to it (failpoint.h).
   bool Restart(const std::vector<int>& members, const std::string& failpoints = "");
   // Whether the member's process ended on its own (a crash at a failpoint).
-  bool Exited(int member) { return members_[member].server->Exited(); }
+  bool Exited(int member) { return !members_[member].server->Running(); }
   void Pause(int member);
   void Resume(int member);
   // Continues paused members, so the run can end with everyone answering.

@@ -51,7 +51,7 @@ std::vector<std::string> PutUntilFailure(const std::string& endpoint, int puts_m
 
 bool ExitsWithin(e2e::Server& server, std::chrono::seconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!server.Exited()) {
+  while (server.Running()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

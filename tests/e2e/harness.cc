@@ -135,7 +135,7 @@ TempDir::~TempDir() {
 }
 
 Server::Server(Kind kind, const std::string& data_dir, const std::vector<std::string>& extra,
-               int peer_port, const std::string& name, int client_port) {
+               int peer_port, const std::string& name, int client_port, bool wait) {
   client_port_ = client_port != 0 ? client_port : FreePort();
   if (peer_port == 0) peer_port = FreePort();
   std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
@@ -151,36 +151,47 @@ Server::Server(Kind kind, const std::string& data_dir, const std::vector<std::st
   if (kind == Kind::kEtcd) argv.insert(argv.end(), {"--logger", "zap", "--log-outputs", "stderr"});
   argv.insert(argv.end(), extra.begin(), extra.end());
   log_path_ = data_dir + ".log";
-  Launch(argv, {});
+  Launch(argv, {}, wait);
 }
 
 Server::Server(const std::vector<std::string>& argv, const std::string& log_path, int client_port,
                const std::map<std::string, std::string>& env)
     : client_port_(client_port), log_path_(log_path) {
-  Launch(argv, env);
+  Launch(argv, env, true);
 }
 
-void Server::Launch(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+void Server::Launch(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                    bool wait) {
   int null_fd = open("/dev/null", O_RDONLY);
   int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_ = Spawn(argv, env, null_fd, log_fd, log_fd);
   close(null_fd);
   close(log_fd);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
-    int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      pid_ = -1;
-      break;
-    }
+  if (wait) WaitHealthy();
+}
+
+bool Server::WaitHealthy(int seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (Running() && std::chrono::steady_clock::now() < deadline) {
     auto health = Run({"curl", "-s", "-m", "1", url() + "/health"}, "", {}, 5);
     if (health.out.find("\"health\":\"true\"") != std::string::npos) {
       healthy_ = true;
-      break;
+      return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  return false;
+}
+
+bool Server::Running() {
+  if (pid_ <= 0) return false;
+  int status;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+    return false;
+  }
+  return true;
 }
 
 Server::~Server() { Stop(SIGKILL); }
@@ -193,15 +204,6 @@ int Server::Stop(int signal) {
   exit_code_ = WaitExit(pid_, 20);
   pid_ = -1;
   return exit_code_;
-}
-
-bool Server::Exited() {
-  int status;
-  if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    pid_ = -1;
-  }
-  return pid_ <= 0;
 }
 
 void Server::Pause() {

@@ -45,8 +45,11 @@ class Server {
   // answers /health (or its process exits). Member and cluster ids follow from the name
   // and the peer URL, so two servers given the same peer port get the same ids; giving
   // the same client port too lets clients reconnect to a restarted server.
+  // With `wait` false it returns at once (members of a cluster are healthy only once a
+  // quorum runs): call WaitHealthy.
   Server(Kind kind, const std::string& data_dir, const std::vector<std::string>& extra = {},
-         int peer_port = 0, const std::string& name = "default", int client_port = 0);
+         int peer_port = 0, const std::string& name = "default", int client_port = 0,
+         bool wait = true);
   // Runs `argv` as given (a member of a larger cluster, or wrapped in another command
   // that execs it) with `env` added, logging to `log_path`; waits for /health on
   // `client_port` as above.
@@ -55,12 +58,15 @@ class Server {
   ~Server();
 
   bool Healthy() const { return healthy_; }
+  // Polls /health until it says true, the process exits, or `seconds` pass.
+  bool WaitHealthy(int seconds = 20);
+  // Whether the process is still running (reaps it if it exited).
+  bool Running();
+  int client_port() const { return client_port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
   std::string url() const { return "http://" + endpoint(); }
   // etcdctl (API 3) against this server.
   CommandResult Etcdctl(const std::vector<std::string>& args, const std::string& input = "") const;
-  // Whether the process has ended on its own (a crash).
-  bool Exited();
   // Sends SIGINT (graceful) or SIGKILL and waits; returns the exit status as Run does
   // (or the status it already exited with).
   int Stop(int signal);
@@ -72,7 +78,7 @@ class Server {
   std::string Log() const;
 
  private:
-  void Launch(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+  void Launch(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, bool wait);
 
   pid_t pid_ = -1;
   int exit_code_ = -1;

@@ -410,4 +410,41 @@ Result<int64_t> Backend::Defragment() {
   return *before - *after;
 }
 
+Status Backend::CopyTo(const std::string& path) const {
+  int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("open " + path);
+  int rc;
+  {
+    std::shared_lock<std::shared_mutex> lock(remap_mu_);
+    rc = mdb_env_copyfd2(env_, fd, 0);
+  }
+  bool synced = rc == 0 && ::fsync(fd) == 0;
+  ::close(fd);
+  if (rc != 0 || !synced) {
+    ::unlink(path.c_str());
+    return rc != 0 ? LmdbStatus(rc, "copy") : ErrnoStatus("fsync " + path);
+  }
+  return Status::Ok();
+}
+
+Status Backend::ReplaceWith(const std::string& path) {
+  CheckOwner();
+  pending_.clear();
+  std::unique_lock<std::shared_mutex> lock(remap_mu_);  // waits for open readers
+  CloseEnv();
+  if (::rename(path.c_str(), DataPath().c_str()) != 0) {
+    Status renamed = ErrnoStatus("rename " + path);
+    Status reopened = OpenEnv();
+    return reopened.ok() ? renamed : reopened;
+  }
+  int dir_fd = ::open(config_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  // The file may be from a larger map than ours; OpenEnv adopts its size.
+  consistent_index_ = 0;
+  return OpenEnv();
+}
+
 }  // namespace etcpp::backend

@@ -152,6 +152,14 @@ class Backend {
   // size reclaimed in bytes.
   base::Result<int64_t> Defragment();
 
+  // Any thread: writes a consistent copy of the last commit to `path`, fsynced (what a
+  // leader sends a follower that needs a snapshot).
+  base::Status CopyTo(const std::string& path) const;
+  // Owner: drops the uncommitted batch and makes the file at `path` (moved, not copied)
+  // the backend's data, e.g. a snapshot received from the leader. Readers wait only for
+  // the swap.
+  base::Status ReplaceWith(const std::string& path);
+
   const std::string& dir() const { return config_.dir; }
 
  private:

@@ -25,7 +25,10 @@ Result<mvccpb::KeyValue> ParseKeyValue(std::string_view bytes, Revision revision
 
 Result<std::unique_ptr<Store>> Store::Open(backend::Backend* backend, Options options) {
   std::unique_ptr<Store> store(new Store(backend, std::move(options)));
-  ETCPP_RETURN_IF_ERROR(store->Restore());
+  {
+    std::unique_lock<std::shared_mutex> lock(store->mu_);
+    ETCPP_RETURN_IF_ERROR(store->Restore());
+  }
   backend->SetPostCommitHook([s = store.get()] { s->OnBackendCommit(); });
   return store;
 }
@@ -39,7 +42,6 @@ Store::~Store() { backend_->SetPostCommitHook(nullptr); }
 Status Store::Restore() {
   int64_t last_main = 1, finished = -1, scheduled = -1;
   ETCPP_RETURN_IF_ERROR(RestoreIndex(&last_main, &finished, &scheduled));
-  std::unique_lock<std::shared_mutex> lock(mu_);
   compact_rev_ = finished;
   // As etcd: never below a compaction, even one not finished (its records may be gone).
   current_rev_ = std::max({last_main, compact_rev_, scheduled});
@@ -92,6 +94,14 @@ Status Store::RestoreIndex(int64_t* last_main, int64_t* finished, int64_t* sched
   };
   ETCPP_RETURN_IF_ERROR(read_meta_rev("finishedCompactRev", finished));
   return read_meta_rev("scheduledCompactRev", scheduled);
+}
+
+Status Store::Reload() {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  index_ = TreeIndex();
+  overlay_.clear();
+  broken_ = Status::Ok();
+  return Restore();
 }
 
 void Store::OnBackendCommit() {

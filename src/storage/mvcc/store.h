@@ -95,6 +95,10 @@ class Store {
     return backend_->CommitIfDue(now);
   }
 
+  // Writer thread: rebuilds everything from the backend after its file was replaced
+  // (a snapshot from the leader). Readers wait for the rebuild.
+  base::Status Reload();
+
   size_t KeyCountForTesting() const;
 
  private:
@@ -102,8 +106,8 @@ class Store {
   friend class SnapshotTxn;
 
   Store(backend::Backend* backend, Options options) : backend_(backend), options_(std::move(options)) {}
+  // Requires mu_ held exclusively, or no other thread using the store yet.
   base::Status Restore();
-  // Requires: no other thread uses the store yet (called from Open).
   base::Status RestoreIndex(int64_t* last_main, int64_t* finished, int64_t* scheduled);
   void OnBackendCommit();
   // Shared by every range: the read revision checks, the index walk and the finishing

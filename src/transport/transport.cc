@@ -1,0 +1,475 @@
+#include "transport/transport.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+
+#include "base/log.h"
+
+namespace etcpp::transport {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kClusterIdKey[] = "etcpp-cluster-id";
+constexpr char kMemberIdKey[] = "etcpp-member-id";
+// A peer that is down or partitioned keeps at most this many messages queued; raft
+// resends what matters (heartbeats, probes), so older ones are not worth more memory.
+constexpr size_t kMaxQueuedMessages = 4096;
+constexpr size_t kSnapshotChunkBytes = 1 << 20;
+constexpr auto kProbeInterval = std::chrono::seconds(5);
+
+// gRPC takes deadlines on the system clock only.
+std::chrono::system_clock::time_point Deadline(std::chrono::milliseconds from_now) {
+  return std::chrono::system_clock::now() + from_now;
+}
+
+std::string Hex(uint64_t id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+uint64_t ParseHex(std::string_view s) {
+  uint64_t v = 0;
+  for (char c : s) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return 0;
+    v = v * 16 + static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+std::unique_ptr<grpc::ClientContext> PeerContext(uint64_t cluster_id, uint64_t member_id) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata(kClusterIdKey, Hex(cluster_id));
+  context->AddMetadata(kMemberIdKey, Hex(member_id));
+  return context;
+}
+
+// A channel to `url` that is connected within `timeout`, or null.
+std::shared_ptr<grpc::Channel> Connect(const std::string& url, std::chrono::milliseconds timeout) {
+  auto target = GrpcTarget(url);
+  if (!target.ok()) return nullptr;
+  grpc::ChannelArguments args;
+  // Peers reconnect on their own schedule (the sender's backoff), not gRPC's, which
+  // grows to minutes.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), args);
+  if (!channel->WaitForConnected(Deadline(timeout))) return nullptr;
+  return channel;
+}
+
+base::Status FsyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return base::Status(base::Code::kIoError, "open " + dir);
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok ? base::Status::Ok() : base::Status(base::Code::kIoError, "fsync " + dir);
+}
+
+}  // namespace
+
+std::string SnapshotDbPath(const std::string& snap_dir, uint64_t index) {
+  char name[40];
+  std::snprintf(name, sizeof name, "%016llx.snap.db", static_cast<unsigned long long>(index));
+  return snap_dir + "/" + name;
+}
+
+base::Result<std::string> GrpcTarget(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) {
+    return base::Status(base::Code::kInvalidArgument, "invalid peer URL " + url);
+  }
+  std::string rest = url.substr(scheme + 3);
+  if (size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  if (rest.empty() || rest.rfind(':') == std::string::npos) {
+    return base::Status(base::Code::kInvalidArgument, "invalid peer URL " + url);
+  }
+  return rest;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sending: one thread and one stream per peer.
+
+class Transport::Peer {
+ public:
+  Peer(Transport* transport, uint64_t id, std::vector<std::string> urls)
+      : transport_(transport), id_(id), urls_(std::move(urls)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Peer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+      // A Write blocked on a peer that stopped reading (paused, partitioned) ends here.
+      if (context_) context_->TryCancel();
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  void SetUrls(std::vector<std::string> urls) {
+    std::lock_guard lock(mu_);
+    urls_ = std::move(urls);
+  }
+  std::vector<std::string> urls() {
+    std::lock_guard lock(mu_);
+    return urls_;
+  }
+
+  void Enqueue(raftpb::Message message) {
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.size() >= kMaxQueuedMessages) {
+        dropped_ = true;
+        return;
+      }
+      queue_.push_back(std::move(message));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    std::unique_ptr<peerpb::Peer::Stub> stub;
+    std::unique_ptr<grpc::ClientWriter<peerpb::MessageBatch>> writer;
+    peerpb::Empty reply;
+    auto next_probe = Clock::now() + kProbeInterval;
+    while (true) {
+      peerpb::MessageBatch batch;
+      bool dropped = false;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_until(lock, next_probe, [this] { return stop_ || !queue_.empty(); });
+        if (stop_) break;
+        batch.mutable_messages()->Reserve(static_cast<int>(queue_.size()));
+        for (auto& m : queue_) *batch.add_messages() = std::move(m);
+        queue_.clear();
+        std::swap(dropped, dropped_);
+      }
+      if (dropped) transport_->handler_.unreachable(id_);
+      if (Clock::now() >= next_probe) {
+        next_probe = Clock::now() + kProbeInterval;
+        if (stub) Probe(*stub);
+      }
+      if (batch.messages_size() == 0) continue;
+      if (!writer && !Open(&stub, &writer, &reply)) {
+        // Down or refusing: the batch is lost; raft resends after it hears of it.
+        transport_->handler_.unreachable(id_);
+        Backoff();
+        continue;
+      }
+      if (!writer->Write(batch)) {
+        Close(&writer);
+        transport_->handler_.unreachable(id_);
+        Backoff();
+      }
+    }
+    if (writer) Close(&writer);
+  }
+
+  bool Open(std::unique_ptr<peerpb::Peer::Stub>* stub,
+            std::unique_ptr<grpc::ClientWriter<peerpb::MessageBatch>>* writer,
+            peerpb::Empty* reply) {
+    std::vector<std::string> urls = this->urls();
+    if (urls.empty()) return false;
+    const std::string& url = urls[attempt_++ % urls.size()];
+    auto channel = Connect(url, std::chrono::milliseconds(500));
+    if (!channel) return false;
+    *stub = peerpb::Peer::NewStub(channel);
+    auto context = PeerContext(transport_->cluster_id_, transport_->member_id_);
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return false;
+      context_ = std::move(context);
+      *writer = (*stub)->Stream(context_.get(), reply);
+    }
+    base::Log(base::LogLevel::kInfo, "peer stream opened",
+              {{"local-member-id", Hex(transport_->member_id_)}, {"remote-peer-id", Hex(id_)},
+               {"url", url}});
+    return true;
+  }
+
+  void Close(std::unique_ptr<grpc::ClientWriter<peerpb::MessageBatch>>* writer) {
+    (*writer)->WritesDone();
+    grpc::Status status = (*writer)->Finish();
+    writer->reset();
+    {
+      std::lock_guard lock(mu_);
+      context_.reset();
+    }
+    base::Log(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ? base::LogLevel::kError
+                                                                           : base::LogLevel::kWarn,
+              "peer stream closed",
+              {{"local-member-id", Hex(transport_->member_id_)}, {"remote-peer-id", Hex(id_)},
+               {"error", status.error_message()}});
+  }
+
+  void Probe(peerpb::Peer::Stub& stub) {
+    auto context = PeerContext(transport_->cluster_id_, transport_->member_id_);
+    context->set_deadline(Deadline(std::chrono::seconds(1)));
+    peerpb::Empty request, reply;
+    auto start = Clock::now();
+    if (stub.Ping(context.get(), request, &reply).ok() && transport_->handler_.round_trip) {
+      transport_->handler_.round_trip(id_, std::chrono::duration<double>(Clock::now() - start).count());
+    }
+  }
+
+  void Backoff() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; });
+    queue_.clear();  // what queued while the peer was away is stale
+  }
+
+  Transport* const transport_;
+  const uint64_t id_;
+  size_t attempt_ = 0;  // sender thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> urls_;                 // guarded by mu_
+  std::vector<raftpb::Message> queue_;            // guarded by mu_
+  bool dropped_ = false;                          // guarded by mu_
+  bool stop_ = false;                             // guarded by mu_
+  std::unique_ptr<grpc::ClientContext> context_;  // guarded by mu_
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Receiving.
+
+class Transport::Service final : public peerpb::Peer::Service {
+ public:
+  explicit Service(Transport* transport) : transport_(transport) {}
+
+  grpc::Status Stream(grpc::ServerContext* context, grpc::ServerReader<peerpb::MessageBatch>* reader,
+                      peerpb::Empty*) override {
+    if (auto refused = Check(context); !refused.ok()) return refused;
+    peerpb::MessageBatch batch;
+    while (reader->Read(&batch)) {
+      std::vector<raftpb::Message> messages;
+      messages.reserve(static_cast<size_t>(batch.messages_size()));
+      for (auto& m : *batch.mutable_messages()) messages.push_back(std::move(m));
+      transport_->handler_.receive(std::move(messages));
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SendSnapshot(grpc::ServerContext* context,
+                            grpc::ServerReader<peerpb::SnapshotChunk>* reader,
+                            peerpb::Empty*) override {
+    if (auto refused = Check(context); !refused.ok()) return refused;
+    peerpb::SnapshotChunk chunk;
+    if (!reader->Read(&chunk) || chunk.message().type() != raftpb::MSG_SNAP) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "snapshot stream without MSG_SNAP");
+    }
+    raftpb::Message message = std::move(*chunk.mutable_message());
+    std::string path =
+        SnapshotDbPath(transport_->snap_dir_, message.snapshot().metadata().index());
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return grpc::Status(grpc::StatusCode::INTERNAL, "cannot create " + tmp);
+    bool ok = true;
+    size_t bytes = 0;
+    do {
+      const std::string& data = chunk.data();
+      ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+      bytes += data.size();
+    } while (ok && reader->Read(&chunk));
+    ok = ok && ::fsync(fd) == 0;
+    ::close(fd);
+    ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0 && FsyncDir(transport_->snap_dir_).ok();
+    if (!ok) {
+      ::unlink(tmp.c_str());
+      return grpc::Status(grpc::StatusCode::INTERNAL, "cannot write " + path);
+    }
+    base::Log(base::LogLevel::kInfo, "received database snapshot",
+              {{"remote-peer-id", Hex(message.from())},
+               {"snapshot-index", message.snapshot().metadata().index()},
+               {"size-bytes", bytes}});
+    transport_->handler_.receive_snapshot(std::move(message), path);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Cluster(grpc::ServerContext* context, const peerpb::Empty*,
+                       peerpb::ClusterInfo* reply) override {
+    if (auto refused = Check(context); !refused.ok()) return refused;
+    *reply = transport_->handler_.cluster_info();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Ping(grpc::ServerContext* context, const peerpb::Empty*, peerpb::Empty*) override {
+    return Check(context);
+  }
+
+ private:
+  // A caller that does not know its cluster yet (a member about to join) says 0.
+  grpc::Status Check(grpc::ServerContext* context) {
+    const auto& metadata = context->client_metadata();
+    auto value = [&](const char* key) -> uint64_t {
+      auto it = metadata.find(key);
+      return it == metadata.end() ? 0 : ParseHex(std::string_view(it->second.data(), it->second.size()));
+    };
+    uint64_t remote_cluster = value(kClusterIdKey);
+    if (remote_cluster == 0 || remote_cluster == transport_->cluster_id_) return grpc::Status::OK;
+    base::Log(base::LogLevel::kWarn, "request cluster ID mismatch",
+              {{"local-member-id", Hex(transport_->member_id_)},
+               {"local-member-cluster-id", Hex(transport_->cluster_id_)},
+               {"remote-peer-id", Hex(value(kMemberIdKey))},
+               {"remote-peer-cluster-id", Hex(remote_cluster)},
+               {"peer", context->peer()}});
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "request cluster ID mismatch");
+  }
+
+  Transport* const transport_;
+};
+
+// ---------------------------------------------------------------------------------------
+
+Transport::Transport(uint64_t cluster_id, uint64_t member_id, std::string snap_dir, Handler handler)
+    : cluster_id_(cluster_id),
+      member_id_(member_id),
+      snap_dir_(std::move(snap_dir)),
+      handler_(std::move(handler)),
+      service_(std::make_unique<Service>(this)) {}
+
+Transport::~Transport() { Stop(); }
+
+grpc::Service* Transport::service() { return service_.get(); }
+
+void Transport::SetPeers(const std::map<uint64_t, std::vector<std::string>>& peers) {
+  std::vector<std::unique_ptr<Peer>> gone;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    for (auto it = peers_.begin(); it != peers_.end();) {
+      if (peers.count(it->first) == 0) {
+        gone.push_back(std::move(it->second));
+        it = peers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& [id, urls] : peers) {
+      if (id == member_id_) continue;
+      auto& peer = peers_[id];
+      if (peer) {
+        peer->SetUrls(urls);
+      } else {
+        peer = std::make_unique<Peer>(this, id, urls);
+      }
+    }
+  }
+  // Destroyed outside mu_: each joins its thread, which may be calling a handler.
+}
+
+void Transport::Send(std::vector<raftpb::Message> messages) {
+  std::lock_guard lock(mu_);
+  if (stopped_) return;
+  for (auto& m : messages) {
+    if (m.type() == raftpb::MSG_SNAP) {
+      SendSnapshot(std::move(m));
+      continue;
+    }
+    auto it = peers_.find(m.to());
+    // A message to a member that was just removed, or not yet known, is dropped.
+    if (it != peers_.end()) it->second->Enqueue(std::move(m));
+  }
+}
+
+// Requires mu_.
+void Transport::SendSnapshot(raftpb::Message message) {
+  auto it = peers_.find(message.to());
+  if (it == peers_.end()) {
+    handler_.snapshot_status(message.to(), false);
+    return;
+  }
+  std::vector<std::string> urls = it->second->urls();
+  snapshot_senders_.emplace_back([this, message = std::move(message), urls] {
+    uint64_t to = message.to();
+    uint64_t index = message.snapshot().metadata().index();
+    std::string path = snap_dir_ + "/send-" + Hex(to) + "-" + std::to_string(index) + ".tmp";
+    auto fail = [&](const std::string& why) {
+      ::unlink(path.c_str());
+      base::Log(base::LogLevel::kWarn, "failed to send database snapshot",
+                {{"remote-peer-id", Hex(to)}, {"snapshot-index", index}, {"error", why}});
+      handler_.snapshot_status(to, false);
+    };
+    if (auto copied = handler_.copy_backend(path); !copied.ok()) return fail(copied.ToString());
+    std::shared_ptr<grpc::Channel> channel;
+    for (const auto& url : urls) {
+      if ((channel = Connect(url, std::chrono::seconds(2)))) break;
+    }
+    if (!channel) return fail("peer unreachable");
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot open " + path);
+    auto stub = peerpb::Peer::NewStub(channel);
+    auto context = PeerContext(cluster_id_, member_id_);
+    // A peer that stops reading (paused) must not hold this thread, and Stop(), forever.
+    context->set_deadline(Deadline(std::chrono::minutes(1)));
+    peerpb::Empty reply;
+    auto writer = stub->SendSnapshot(context.get(), &reply);
+    peerpb::SnapshotChunk chunk;
+    *chunk.mutable_message() = message;
+    std::string buffer(kSnapshotChunkBytes, '\0');
+    size_t sent = 0;
+    bool ok = true;
+    while (ok) {
+      ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0) ok = false;
+      if (n <= 0) break;
+      chunk.set_data(buffer.data(), static_cast<size_t>(n));
+      ok = writer->Write(chunk);
+      chunk.clear_message();
+      sent += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    if (ok) writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    if (!ok || !status.ok()) return fail(status.ok() ? "write failed" : status.error_message());
+    ::unlink(path.c_str());
+    base::Log(base::LogLevel::kInfo, "sent database snapshot",
+              {{"remote-peer-id", Hex(to)}, {"snapshot-index", index}, {"size-bytes", sent}});
+    handler_.snapshot_status(to, true);
+  });
+}
+
+void Transport::Stop() {
+  std::map<uint64_t, std::unique_ptr<Peer>> peers;
+  std::vector<std::thread> senders;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    peers.swap(peers_);
+    senders.swap(snapshot_senders_);
+  }
+  peers.clear();
+  for (auto& t : senders) t.join();
+}
+
+base::Result<peerpb::ClusterInfo> Transport::FetchCluster(const std::vector<std::string>& peer_urls) {
+  for (const auto& url : peer_urls) {
+    auto channel = Connect(url, std::chrono::seconds(1));
+    if (!channel) continue;
+    auto context = PeerContext(0, 0);
+    context->set_deadline(Deadline(std::chrono::seconds(2)));
+    peerpb::Empty request;
+    peerpb::ClusterInfo info;
+    if (peerpb::Peer::NewStub(channel)->Cluster(context.get(), request, &info).ok()) return info;
+  }
+  return base::Status(base::Code::kUnavailable, "cannot fetch cluster info from peer urls");
+}
+
+}  // namespace etcpp::transport

@@ -1,0 +1,98 @@
+// Transport: member-to-member communication on the peer URLs (DESIGN.md §3).
+//
+//   - Raft messages: one sender thread and one long-lived gRPC stream per peer. Messages
+//     queued while a batch is on the wire leave together in the next batch, in order, so
+//     many proposals share one network round. A broken stream is reported (raft then
+//     probes the peer) and reopened with backoff; messages queued meanwhile are dropped,
+//     which raft tolerates.
+//   - Snapshots: MSG_SNAP goes on a path of its own, a stream of the backend file's
+//     chunks, so a large transfer never delays heartbeats. The receiver writes the file
+//     (fsynced) into the snap dir as "<index in 16 hex>.snap.db" before raft sees the
+//     message.
+//   - Every call carries the sender's cluster id; a receiver of another cluster refuses
+//     it and logs `request cluster ID mismatch`.
+//
+// Threads: every method may be called from any thread. Handler callbacks run on
+// transport threads (gRPC's and the senders') and must not block for long.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "etcpp/peerpb.grpc.pb.h"
+#include "etcpp/raftpb.pb.h"
+
+namespace etcpp::transport {
+
+struct Handler {
+  // Raft messages from one peer, in the order it sent them.
+  std::function<void(std::vector<raftpb::Message>)> receive;
+  // A MSG_SNAP whose backend file is complete and durable at `db_path`.
+  std::function<void(raftpb::Message, const std::string& db_path)> receive_snapshot;
+  // Sending to `id` failed: raft should treat it as unreachable for now.
+  std::function<void(uint64_t id)> unreachable;
+  // A snapshot transfer to `id` ended.
+  std::function<void(uint64_t id, bool ok)> snapshot_status;
+  // Writes a consistent copy of the backend to `path` (the file a snapshot sends).
+  std::function<base::Status(const std::string& path)> copy_backend;
+  // The cluster as this member knows it, for a member about to join.
+  std::function<peerpb::ClusterInfo()> cluster_info;
+  // A probe's round trip to peer `id` (etcd_network_peer_round_trip_time_seconds).
+  std::function<void(uint64_t id, double seconds)> round_trip;
+};
+
+class Transport {
+ public:
+  Transport(uint64_t cluster_id, uint64_t member_id, std::string snap_dir, Handler handler);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // The peer service, to be registered with the gRPC server on the peer listener.
+  grpc::Service* service();
+
+  // The members to talk to, by id, with their peer URLs (this member among them or not):
+  // new ones get a sender, changed URLs apply to the next connection, the rest are closed.
+  void SetPeers(const std::map<uint64_t, std::vector<std::string>>& peers);
+
+  // Queues `messages` to their peers; MSG_SNAP goes through a snapshot transfer.
+  void Send(std::vector<raftpb::Message> messages);
+
+  // Closes every stream and joins the threads; later sends are dropped.
+  void Stop();
+
+  // Asks the members at `peer_urls`, in turn, for the cluster they belong to (a member
+  // joining with --initial-cluster-state existing).
+  static base::Result<peerpb::ClusterInfo> FetchCluster(const std::vector<std::string>& peer_urls);
+
+ private:
+  class Peer;
+  class Service;
+  void SendSnapshot(raftpb::Message message);
+
+  const uint64_t cluster_id_;
+  const uint64_t member_id_;
+  const std::string snap_dir_;
+  const Handler handler_;
+  std::unique_ptr<Service> service_;
+
+  std::mutex mu_;
+  bool stopped_ = false;                          // guarded by mu_
+  std::map<uint64_t, std::unique_ptr<Peer>> peers_;  // guarded by mu_
+  std::vector<std::thread> snapshot_senders_;     // guarded by mu_
+};
+
+// Where a received snapshot's backend file is kept until it is installed.
+std::string SnapshotDbPath(const std::string& snap_dir, uint64_t index);
+
+// "http://host:port" (or https) → "host:port" for gRPC; an error names the URL.
+base::Result<std::string> GrpcTarget(const std::string& url);
+
+}  // namespace etcpp::transport

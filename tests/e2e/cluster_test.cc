@@ -1,0 +1,392 @@
+// Clusters of real etcpp processes on loopback, driven with Debian's etcdctl: leader
+// loss under a write load, catching up from the log and from a snapshot, learners,
+// membership changes, full restarts, the loss of two of five, and bad peers.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "tests/e2e/harness.h"
+
+namespace etcpp::e2e {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Member {
+  std::string name;
+  int peer_port = 0;
+  int client_port = 0;
+  std::string data_dir;
+  std::unique_ptr<Server> server;
+  std::string peer_url() const { return "http://127.0.0.1:" + std::to_string(peer_port); }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port); }
+};
+
+class Cluster {
+ public:
+  Cluster(int size, std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
+    for (int i = 1; i <= size; ++i) {
+      Member m;
+      m.name = "m" + std::to_string(i);
+      m.peer_port = FreePort();
+      m.client_port = FreePort();
+      m.data_dir = dir_.path() + "/" + m.name;
+      members_.push_back(std::move(m));
+    }
+    for (auto& m : members_) Start(m, "new");
+    for (auto& m : members_) EXPECT_TRUE(m.server->WaitHealthy(30)) << m.server->Log();
+  }
+
+  std::string InitialCluster() const {
+    std::string out;
+    for (const auto& m : members_) {
+      out += (out.empty() ? "" : ",") + m.name + "=" + m.peer_url();
+    }
+    return out;
+  }
+
+  void Start(Member& m, const std::string& state) {
+    std::vector<std::string> flags = {"--initial-cluster", InitialCluster(),
+                                      "--initial-cluster-state", state};
+    flags.insert(flags.end(), extra_.begin(), extra_.end());
+    m.server.reset();  // the old process (if any) is gone first
+    m.server = std::make_unique<Server>(Server::Kind::kEtcpp, m.data_dir, flags, m.peer_port,
+                                        m.name, m.client_port, /*wait=*/false);
+  }
+
+  std::string Endpoints() const {
+    std::string out;
+    for (const auto& m : members_) {
+      if (m.server && m.server->Running()) out += (out.empty() ? "" : ",") + m.endpoint();
+    }
+    return out;
+  }
+
+  CommandResult Ctl(const std::vector<std::string>& args, const std::string& endpoints = "") {
+    std::vector<std::string> argv = {"etcdctl", "--endpoints", endpoints.empty() ? Endpoints() : endpoints,
+                                     "--command-timeout", "15s"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv, "", {{"ETCDCTL_API", "3"}}, 60);
+  }
+
+  // The running member that says it leads, waiting up to `seconds` for one.
+  Member* Leader(int seconds = 20) {
+    auto deadline = Clock::now() + std::chrono::seconds(seconds);
+    while (Clock::now() < deadline) {
+      for (auto& m : members_) {
+        if (!m.server || !m.server->Running()) continue;
+        auto status = Ctl({"endpoint", "status", "-w", "fields"}, m.endpoint());
+        std::smatch id, leader;
+        if (std::regex_search(status.out, id, std::regex("\"MemberID\" : (\\d+)")) &&
+            std::regex_search(status.out, leader, std::regex("\"Leader\" : (\\d+)")) &&
+            id[1] == leader[1]) {
+          return &m;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return nullptr;
+  }
+
+  // The value of `key` read locally (serializable) on `m`, polled until it equals
+  // `want` or `seconds` pass.
+  bool Converges(Member& m, const std::string& key, const std::string& want, int seconds = 30) {
+    auto deadline = Clock::now() + std::chrono::seconds(seconds);
+    while (Clock::now() < deadline) {
+      auto got = Ctl({"get", key, "--print-value-only", "--consistency=s"}, m.endpoint());
+      if (got.exit_code == 0 && got.out == want + "\n") return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  // How many keys under `prefix` `m` holds (read locally).
+  int CountKeys(Member& m, const std::string& prefix) {
+    auto keys = Ctl({"get", prefix, "--prefix", "--keys-only", "--consistency=s"}, m.endpoint());
+    int n = 0;
+    for (size_t at = 0; (at = keys.out.find(prefix, at)) != std::string::npos; ++at) {
+      if (at == 0 || keys.out[at - 1] == '\n') ++n;
+    }
+    return n;
+  }
+
+  std::string MemberId(const Member& m) {
+    auto list = Ctl({"member", "list"});
+    std::smatch match;
+    std::regex line("(?:^|\\n)\\s*([0-9a-f]+), [a-z]+, " + m.name + ",");
+    return std::regex_search(list.out, match, line) ? match[1].str() : "";
+  }
+
+  std::vector<Member> members_;
+
+ private:
+  TempDir dir_;
+  std::vector<std::string> extra_;
+};
+
+int Count(const std::string& out, const std::string& what) {
+  int n = 0;
+  for (size_t at = out.find(what); at != std::string::npos; at = out.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(ClusterE2E, ThreeMembersAgreeAndNameThemselves) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  auto put = cluster.Ctl({"put", "foo", "bar"}, cluster.members_[1].endpoint());
+  ASSERT_EQ(put.out, "OK\n") << put.err;
+  for (auto& m : cluster.members_) EXPECT_TRUE(cluster.Converges(m, "foo", "bar"));
+  // Every member published its name and client URL through raft.
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  CommandResult list;
+  while (Clock::now() < deadline) {
+    list = cluster.Ctl({"member", "list"});
+    if (Count(list.out, ", started, m") == 3 && Count(list.out, "http://127.0.0.1:") == 6) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (auto& m : cluster.members_) {
+    EXPECT_NE(list.out.find(", " + m.name + ", " + m.peer_url() + ", http://" + m.endpoint()),
+              std::string::npos)
+        << list.out;
+  }
+}
+
+TEST(ClusterE2E, LeaderKilledUnderWriteLoadLosesNoAcknowledgedWrite) {
+  Cluster cluster(3);
+  Member* leader = cluster.Leader();
+  ASSERT_NE(leader, nullptr);
+  std::string endpoints = cluster.Endpoints();
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::vector<int> acknowledged;
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      auto put = cluster.Ctl({"put", "k" + std::to_string(i), std::to_string(i)}, endpoints);
+      if (put.exit_code == 0) {
+        acknowledged.push_back(i);
+        ++written;
+      }
+    }
+  });
+  while (written.load() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  leader->server->Stop(SIGKILL);
+  Member* old_leader = leader;
+  leader = cluster.Leader();
+  ASSERT_NE(leader, nullptr) << "no new leader";
+  EXPECT_NE(leader, old_leader);
+  int at_kill = written.load();
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (written.load() < at_kill + 20 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop = true;
+  writer.join();
+  ASSERT_GE(written.load(), at_kill + 20) << "writes did not resume";
+
+  // Every acknowledged write is on both survivors, and on the old leader once restarted.
+  cluster.Start(*old_leader, "new");
+  ASSERT_TRUE(old_leader->server->WaitHealthy(30)) << old_leader->server->Log();
+  std::string last = std::to_string(acknowledged.back());
+  for (auto& m : cluster.members_) {
+    ASSERT_TRUE(cluster.Converges(m, "k" + last, last)) << m.name;
+    auto all = cluster.Ctl({"get", "k", "--prefix", "--keys-only", "--consistency=s"}, m.endpoint());
+    for (int i : acknowledged) {
+      EXPECT_NE(all.out.find("k" + std::to_string(i) + "\n"), std::string::npos)
+          << m.name << " lost acknowledged k" << i;
+    }
+  }
+}
+
+TEST(ClusterE2E, FollowerFarBehindCatchesUpFromASnapshot) {
+  Cluster cluster(3, {"--snapshot-count", "50", "--experimental-snapshot-catchup-entries", "10"});
+  Member* leader = cluster.Leader();
+  ASSERT_NE(leader, nullptr);
+  Member* follower = nullptr;
+  for (auto& m : cluster.members_) {
+    if (&m != leader) follower = &m;
+  }
+  follower->server->Stop(SIGKILL);
+  for (int i = 0; i < 300; ++i) {
+    auto put = cluster.Ctl({"put", "s" + std::to_string(i), "v" + std::to_string(i)});
+    ASSERT_EQ(put.exit_code, 0) << put.err;
+  }
+  cluster.Start(*follower, "new");
+  ASSERT_TRUE(follower->server->WaitHealthy(30)) << follower->server->Log();
+  ASSERT_TRUE(cluster.Converges(*follower, "s299", "v299")) << follower->server->Log();
+  EXPECT_NE(follower->server->Log().find("applied snapshot"), std::string::npos);
+  EXPECT_EQ(cluster.CountKeys(*follower, "s"), 300);
+  // And it survives a restart on the installed snapshot.
+  follower->server->Stop(SIGKILL);
+  cluster.Start(*follower, "new");
+  ASSERT_TRUE(follower->server->WaitHealthy(30)) << follower->server->Log();
+  EXPECT_TRUE(cluster.Converges(*follower, "s150", "v150"));
+}
+
+TEST(ClusterE2E, LearnerJoinsIsPromotedAndAMemberIsRemoved) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(cluster.Ctl({"put", "a" + std::to_string(i), "x"}).exit_code, 0);
+
+  Member fourth;
+  fourth.name = "m4";
+  fourth.peer_port = FreePort();
+  fourth.client_port = FreePort();
+  TempDir dir;
+  fourth.data_dir = dir.path() + "/m4";
+  auto add = cluster.Ctl({"member", "add", "m4", "--peer-urls=" + fourth.peer_url(), "--learner"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  EXPECT_NE(add.out.find("Member "), std::string::npos) << add.out;
+  EXPECT_NE(add.out.find("ETCD_INITIAL_CLUSTER_STATE=\"existing\""), std::string::npos) << add.out;
+  // A second learner is refused while the first exists, as etcd does.
+  auto second = cluster.Ctl({"member", "add", "m5", "--peer-urls=http://127.0.0.1:1", "--learner"});
+  EXPECT_NE(second.err.find("etcdserver: too many learner members in cluster"), std::string::npos)
+      << second.err;
+  auto same_url = cluster.Ctl({"member", "add", "m6", "--peer-urls=" + fourth.peer_url()});
+  EXPECT_NE(same_url.err.find("etcdserver: Peer URLs already exists"), std::string::npos) << same_url.err;
+
+  cluster.members_.push_back(std::move(fourth));
+  Member& learner = cluster.members_.back();
+  cluster.Start(learner, "existing");
+  ASSERT_TRUE(cluster.Converges(learner, "a19", "x")) << learner.server->Log();
+  auto list = cluster.Ctl({"member", "list"});
+  EXPECT_NE(list.out.find(", m4, " + learner.peer_url() + ", http://" + learner.endpoint() + ", true"),
+            std::string::npos)
+      << list.out;
+
+  std::string id = cluster.MemberId(learner);
+  ASSERT_FALSE(id.empty()) << list.out;
+  Member* leader = cluster.Leader();
+  ASSERT_NE(leader, nullptr);
+  auto promote = cluster.Ctl({"member", "promote", id}, leader->endpoint());
+  ASSERT_EQ(promote.exit_code, 0) << promote.err;
+  EXPECT_EQ(promote.out, "Member " + id + " promoted in cluster " +
+                             promote.out.substr(promote.out.rfind(' ') + 1));
+  list = cluster.Ctl({"member", "list"});
+  EXPECT_NE(list.out.find(", m4, " + learner.peer_url() + ", http://" + learner.endpoint() + ", false"),
+            std::string::npos)
+      << list.out;
+  auto again = cluster.Ctl({"member", "promote", id}, leader->endpoint());
+  EXPECT_NE(again.err.find("etcdserver: can only promote a learner member"), std::string::npos) << again.err;
+
+  // Removing m1: it stops by itself; the other three carry on.
+  Member& first = cluster.members_[0];
+  std::string first_id = cluster.MemberId(first);
+  auto remove = cluster.Ctl({"member", "remove", first_id}, leader->endpoint() == first.endpoint()
+                                                                 ? cluster.members_[1].endpoint()
+                                                                 : leader->endpoint());
+  ASSERT_EQ(remove.exit_code, 0) << remove.err;
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (first.server->Running() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(first.server->Running()) << first.server->Log();
+  auto unknown = cluster.Ctl({"member", "remove", first_id});
+  EXPECT_NE(unknown.err.find("etcdserver: member not found"), std::string::npos) << unknown.err;
+  ASSERT_EQ(cluster.Ctl({"put", "after", "removal"}).exit_code, 0);
+  for (size_t i = 1; i < cluster.members_.size(); ++i) {
+    EXPECT_TRUE(cluster.Converges(cluster.members_[i], "after", "removal"));
+  }
+  EXPECT_EQ(Count(cluster.Ctl({"member", "list"}).out, ", started, "), 3);
+}
+
+TEST(ClusterE2E, AllMembersRestartFromDisk) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(cluster.Ctl({"put", "r" + std::to_string(i), std::to_string(i)}).exit_code, 0);
+  }
+  for (auto& m : cluster.members_) EXPECT_EQ(m.server->Stop(SIGINT), 0) << m.server->Log();
+  for (auto& m : cluster.members_) cluster.Start(m, "new");
+  for (auto& m : cluster.members_) ASSERT_TRUE(m.server->WaitHealthy(30)) << m.server->Log();
+  for (auto& m : cluster.members_) {
+    EXPECT_TRUE(cluster.Converges(m, "r49", "49"));
+    EXPECT_EQ(cluster.CountKeys(m, "r"), 50);
+  }
+}
+
+TEST(ClusterE2E, FiveMembersSurviveTheLossOfTwo) {
+  Cluster cluster(5);
+  Member* leader = cluster.Leader();
+  ASSERT_NE(leader, nullptr);
+  // The leader and one follower.
+  leader->server->Stop(SIGKILL);
+  for (auto& m : cluster.members_) {
+    if (m.server->Running()) {
+      m.server->Stop(SIGKILL);
+      break;
+    }
+  }
+  ASSERT_NE(cluster.Leader(), nullptr);
+  auto put = cluster.Ctl({"put", "five", "three"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  auto get = cluster.Ctl({"get", "five", "--print-value-only"});
+  EXPECT_EQ(get.out, "three\n");
+}
+
+TEST(ClusterE2E, WithoutAQuorumRequestsFailWithNoLeader) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  cluster.members_[0].server->Stop(SIGKILL);
+  cluster.members_[1].server->Stop(SIGKILL);
+  auto put = cluster.Ctl({"put", "lonely", "x"}, cluster.members_[2].endpoint());
+  EXPECT_EQ(put.exit_code, 1);
+  EXPECT_NE(put.err.find("Error: etcdserver: no leader"), std::string::npos) << put.err;
+  // etcdctl retries reads that fail with UNAVAILABLE until its own deadline; each
+  // attempt was told there is no leader.
+  auto get = cluster.Ctl({"get", "lonely"}, cluster.members_[2].endpoint());
+  EXPECT_EQ(get.exit_code, 1);
+  EXPECT_NE(get.err.find("desc = etcdserver: no leader"), std::string::npos) << get.err;
+  // A serializable read is answered locally.
+  auto local = cluster.Ctl({"get", "lonely", "--consistency=s"}, cluster.members_[2].endpoint());
+  EXPECT_EQ(local.exit_code, 0) << local.err;
+}
+
+TEST(ClusterE2E, GarbageOnThePeerPortIsLoggedAndHarmless) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  Member& m = cluster.members_[0];
+  auto sent = e2e::Run({"bash", "-c",
+                   "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(m.peer_port) +
+                       "; printf 'GARBAGE\\x00\\x01\\x02 not a protocol\\r\\n\\r\\n' >&3; "
+                       "timeout 5 cat <&3 >/dev/null; true"});
+  EXPECT_EQ(sent.exit_code, 0);
+  EXPECT_TRUE(m.server->Running());
+  EXPECT_NE(m.server->Log().find("closing a connection that sent a malformed request"),
+            std::string::npos);
+  ASSERT_EQ(cluster.Ctl({"put", "still", "fine"}, m.endpoint()).exit_code, 0);
+  EXPECT_TRUE(cluster.Converges(m, "still", "fine"));
+}
+
+TEST(ClusterE2E, AMemberOfAnotherClusterIsRefused) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  // A stranger that believes m1's peer URL is its partner, in a cluster of another token.
+  TempDir dir;
+  int peer = FreePort();
+  std::string stranger_url = "http://127.0.0.1:" + std::to_string(peer);
+  Server stranger(Server::Kind::kEtcpp, dir.path() + "/x",
+                  {"--initial-cluster", "x=" + stranger_url + ",m1=" + cluster.members_[0].peer_url(),
+                   "--initial-cluster-token", "another"},
+                  peer, "x", 0, /*wait=*/false);
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  Member& m1 = cluster.members_[0];
+  while (m1.server->Log().find("request cluster ID mismatch") == std::string::npos &&
+         Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(m1.server->Log().find("request cluster ID mismatch"), std::string::npos);
+  EXPECT_TRUE(m1.server->Running());
+  ASSERT_EQ(cluster.Ctl({"put", "ours", "only"}).exit_code, 0);
+  auto members = cluster.Ctl({"member", "list"});
+  EXPECT_EQ(Count(members.out, ", started, "), 3) << members.out;
+}
+
+}  // namespace
+}  // namespace etcpp::e2e

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 SANITIZE ?= OFF
 
-.PHONY: setup build run test chaos fuzz clean
+.PHONY: setup build run test chaos chaos-planted fuzz clean
 
 setup:
 	@scripts/setup
@@ -22,23 +22,35 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # Fault injection (short mode, under 10 minutes): etcpp-chaos against a 3-member and a
-# 5-member Debian etcd under every fault kind, against etcpp (CHAOS_ETCPP_MEMBERS: one
-# member until multi-member etcpp lands), then the planted bugs, which must be caught.
+# 5-member Debian etcd and a 3-member etcpp under every fault kind, then a planted bug,
+# which must be caught.
 # CHAOS_RUNS runs of CHAOS_SECONDS each from CHAOS_SEED; failing runs keep their history
 # and member logs.
 CHAOS_SECONDS ?= 60
 CHAOS_SEED ?= 1
 CHAOS_RUNS ?= 2
-CHAOS_ETCPP_MEMBERS ?= 1
 CHAOS = $(BUILD)/bin/etcpp-chaos --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED)
 
 chaos: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target etcpp-chaos
 	$(CHAOS) --server etcd --members 3 --runs $(CHAOS_RUNS)
 	$(CHAOS) --server etcd --members 5 --runs 1
-	$(CHAOS) --server etcpp --members $(CHAOS_ETCPP_MEMBERS) --runs $(CHAOS_RUNS)
+	$(CHAOS) --server etcpp --members 3 --runs $(CHAOS_RUNS)
 	$(BUILD)/bin/etcpp-chaos --server etcd --members 3 --seconds 15 --seed $(CHAOS_SEED) --plant serializable-reads --keep none | tee $(BUILD)/chaos-planted.txt; \
 	  grep -q "NOT linearizable" $(BUILD)/chaos-planted.txt
+
+# The planted server bugs, each in a build of its own with failpoints (CHAOS_PLANT_BUILD;
+# the first build is a full one, a switch rebuilds only the server): every run must fail.
+CHAOS_PLANT_BUILD ?= build-plant
+
+chaos-planted: setup
+	for plant in stale-reads ack-before-fsync; do \
+	  cmake -S . -B $(CHAOS_PLANT_BUILD) -G Ninja -DETCPP_FAILPOINTS=ON -DETCPP_PLANT=$$plant && \
+	  cmake --build $(CHAOS_PLANT_BUILD) -j $(JOBS) --target etcpp-chaos && \
+	  $(CHAOS_PLANT_BUILD)/bin/etcpp-chaos --server etcpp --members 3 --seconds 60 --seed $(CHAOS_SEED) \
+	    --failpoints on --keep none | tee $(CHAOS_PLANT_BUILD)/chaos-$$plant.txt; \
+	  grep -q "0 passed, 1 failed" $(CHAOS_PLANT_BUILD)/chaos-$$plant.txt || exit 1; \
+	done
 
 # Fuzzing needs clang's libFuzzer, so it gets a build dir of its own. Each target runs
 # for FUZZ_SECONDS from its checked-in seeds (src/<module>/testdata/<target>/, if any)

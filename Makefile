@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 SANITIZE ?= OFF
 
-.PHONY: setup build run test chaos fuzz bench clean
+.PHONY: setup build run test chaos chaos-planted fuzz bench clean
 
 setup:
 	@scripts/setup
@@ -21,16 +21,36 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# Fault injection: etcpp-chaos against Debian's etcd and against etcpp, CHAOS_SECONDS
-# each, CHAOS_RUNS runs from CHAOS_SEED; failing runs keep their history and logs.
+# Fault injection (short mode, under 10 minutes): etcpp-chaos against a 3-member and a
+# 5-member Debian etcd and a 3-member etcpp under every fault kind, then a planted bug,
+# which must be caught.
+# CHAOS_RUNS runs of CHAOS_SECONDS each from CHAOS_SEED; failing runs keep their history
+# and member logs.
 CHAOS_SECONDS ?= 60
 CHAOS_SEED ?= 1
-CHAOS_RUNS ?= 1
+CHAOS_RUNS ?= 2
+CHAOS = $(BUILD)/bin/etcpp-chaos --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED)
 
 chaos: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target etcpp-chaos
-	$(BUILD)/bin/etcpp-chaos --server etcd --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED) --runs $(CHAOS_RUNS)
-	$(BUILD)/bin/etcpp-chaos --server etcpp --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED) --runs $(CHAOS_RUNS)
+	$(CHAOS) --server etcd --members 3 --runs $(CHAOS_RUNS)
+	$(CHAOS) --server etcd --members 5 --runs 1
+	$(CHAOS) --server etcpp --members 3 --runs $(CHAOS_RUNS)
+	$(BUILD)/bin/etcpp-chaos --server etcd --members 3 --seconds 15 --seed $(CHAOS_SEED) --plant serializable-reads --keep none | tee $(BUILD)/chaos-planted.txt; \
+	  grep -q "NOT linearizable" $(BUILD)/chaos-planted.txt
+
+# The planted server bugs, each in a build of its own with failpoints (CHAOS_PLANT_BUILD;
+# the first build is a full one, a switch rebuilds only the server): every run must fail.
+CHAOS_PLANT_BUILD ?= build-plant
+
+chaos-planted: setup
+	for plant in stale-reads ack-before-fsync; do \
+	  cmake -S . -B $(CHAOS_PLANT_BUILD) -G Ninja -DETCPP_FAILPOINTS=ON -DETCPP_PLANT=$$plant && \
+	  cmake --build $(CHAOS_PLANT_BUILD) -j $(JOBS) --target etcpp-chaos && \
+	  $(CHAOS_PLANT_BUILD)/bin/etcpp-chaos --server etcpp --members 3 --seconds 60 --seed $(CHAOS_SEED) \
+	    --failpoints on --keep none | tee $(CHAOS_PLANT_BUILD)/chaos-$$plant.txt; \
+	  grep -q "0 passed, 1 failed" $(CHAOS_PLANT_BUILD)/chaos-$$plant.txt || exit 1; \
+	done
 
 # Side by side with Debian's etcd (bench/compare; docs/PERFORMANCE.md gets the table).
 # BENCH_FLAGS=--quick for a run under 5 minutes.

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "base/failpoint.h"
 #include "base/log.h"
 #include "server/convert.h"
 #include "server/server.h"
@@ -39,8 +40,10 @@ void EtcdServer::ApplyLoop() {
     MaybeSnapshot();
     auto commit_start = std::chrono::steady_clock::now();
     bool pending = backend_->PendingOps() > 0;
+    if (pending) ETCPP_FAILPOINT("backend-before-commit");
     base::Status committed = store_->CommitIfDue(commit_start);
     if (pending && backend_->PendingOps() == 0) {
+      ETCPP_FAILPOINT("backend-after-commit");
       metrics_.backend_commit_seconds.Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
     }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/failpoint.h"
 #include "base/log.h"
 #include "server/member.h"
 #include "server/server.h"
@@ -175,7 +176,11 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   } else {
     after_save = std::move(ready.messages);
   }
+#ifdef ETCPP_PLANT_ACK_BEFORE_FSYNC
+  if (!after_save.empty()) transport_->Send(std::move(after_save));  // planted bug (CMake ETCPP_PLANT)
+#endif
   auto save_start = std::chrono::steady_clock::now();
+  ETCPP_FAILPOINT(ready.snapshot ? "raft-before-save-snapshot" : "wal-before-fsync");
   base::Status saved = raft_storage_->Save(ready.hard_state ? &*ready.hard_state : nullptr,
                                            ready.entries,
                                            ready.snapshot ? &*ready.snapshot : nullptr);
@@ -186,6 +191,7 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   // Raft's promises (votes, acknowledgements) rest on this write; after a failed sync
   // nothing may be acknowledged, so the member stops rather than carry on.
   ETCPP_ASSERT_MSG(saved.ok(), saved.ToString().c_str());
+  ETCPP_FAILPOINT(ready.snapshot ? "raft-after-save-snapshot" : "wal-after-fsync");
   if (!after_save.empty()) transport_->Send(std::move(after_save));
   if (ready.snapshot) {
     // The leader's backend file, received with the snapshot, replaces ours in log order.

@@ -93,6 +93,9 @@ void EtcdServer::ExpireWaiters(std::chrono::steady_clock::time_point now) {
 
 void EtcdServer::LinearizableRead(std::function<void()> run,
                                   std::function<void(base::Status)> fail) {
+#ifdef ETCPP_PLANT_STALE_READS
+  return boost::asio::post(*read_pool_, std::move(run));  // planted bug: no ReadIndex (CMake ETCPP_PLANT)
+#endif
   {
     std::lock_guard lock(raft_mu_);
     reads_waiting_.push_back(

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/failpoint.h"
+
 namespace etcpp::wal {
 
 using base::Code;
@@ -79,7 +81,7 @@ Status ReadWholeFile(const std::string& path, std::string* out) {
 }
 
 Status SyncData(int fd, const std::string& path) {
-  if (::fdatasync(fd) != 0) return ErrnoStatus("fdatasync", path);
+  if (ETCPP_FAILPOINT_ERROR("wal-fdatasync") || ::fdatasync(fd) != 0) return ErrnoStatus("fdatasync", path);
   return Status::Ok();
 }
 

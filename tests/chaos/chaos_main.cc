@@ -1,14 +1,21 @@
-// etcpp-chaos: runs concurrent clients against a real etcd or etcpp member while a
-// nemesis kills and pauses it, then checks the recorded history for linearizability and
-// the final state for durability (HashKV equal across one more kill -9 and restart, and
-// every key read back into the checked history).
+// etcpp-chaos: runs concurrent clients against a real etcd or etcpp cluster while a
+// nemesis kills, pauses and partitions its members and slows their links (nemesis.h),
+// then heals everything and checks the recorded history for linearizability and the
+// final state for convergence and durability (every member's HashKV equal, and equal
+// again after every member is killed -9 and restarted; every key read back into the
+// checked history).
 //
-//   etcpp-chaos --server etcd|etcpp [--seconds S] [--seed N] [--runs R] [--clients C]
-//               [--plant stale-read] [--keep DIR|none]
+//   etcpp-chaos --server etcd|etcpp [--members M] [--seconds S] [--seed N] [--runs R]
+//               [--members M] [--clients C] [--plant stale-read|serializable-reads] [--watch on|off]
+//               [--failpoints on|off] [--keep DIR|none]
 //
 // Run i uses seed N + i. A failing run keeps its history, the checker's report, the
 // fault log and the member logs in a directory under DIR (default $TMPDIR or /tmp), and
 // prints its name; `--keep none` keeps nothing (for runs meant to fail, as in ctest).
+// --watch (default: on for etcd, off for etcpp, which does not serve Watch yet) follows
+// the keys with a watcher through the faults and checks its streams. --failpoints on
+// (etcpp built with ETCPP_FAILPOINTS) adds crashes at the server's failpoints to the
+// nemesis's faults.
 // The last line is "P passed, F failed"; the exit code is 0 only when every run passed.
 #include <grpcpp/grpcpp.h>
 #include <stdlib.h>
@@ -23,6 +30,7 @@
 #include "tests/chaos/cluster.h"
 #include "tests/chaos/linearizability.h"
 #include "tests/chaos/nemesis.h"
+#include "tests/chaos/watcher.h"
 #include "tests/chaos/workload.h"
 
 namespace etcpp::chaos {
@@ -35,7 +43,11 @@ struct Options {
   uint64_t seed = 1;
   int runs = 1;
   int clients = 4;
+  int members = 3;
   bool plant_stale_read = false;
+  bool serializable_reads = false;
+  int watch = -1;  // -1: by server
+  bool failpoints = false;
   std::string keep_root;
 };
 
@@ -57,23 +69,34 @@ bool ParseOptions(int argc, char** argv, Options& options) {
     } else if ((flag == "--seconds" && Number(value, options.seconds)) ||
                (flag == "--seed" && Number(value, options.seed)) ||
                (flag == "--runs" && Number(value, options.runs)) ||
-               (flag == "--clients" && Number(value, options.clients))) {
+               (flag == "--clients" && Number(value, options.clients)) ||
+               (flag == "--members" && Number(value, options.members))) {
       continue;
     } else if (flag == "--plant" && value == "stale-read") {
       options.plant_stale_read = true;
+    } else if (flag == "--plant" && value == "serializable-reads") {
+      options.serializable_reads = true;
+    } else if (flag == "--failpoints" && (value == "on" || value == "off")) {
+      options.failpoints = value == "on";
+    } else if (flag == "--watch" && (value == "on" || value == "off")) {
+      options.watch = value == "on";
     } else if (flag == "--keep") {
       options.keep_root = value;
     } else {
       return false;
     }
   }
-  return argc % 2 == 1 && options.seconds > 0 && options.runs > 0 && options.clients > 0;
+  if (options.failpoints && options.kind != e2e::Server::Kind::kEtcpp) return false;
+  if (options.watch < 0) options.watch = options.kind == e2e::Server::Kind::kEtcd;
+  return argc % 2 == 1 && options.seconds > 0 && options.runs > 0 && options.clients > 0 &&
+         options.members > 0 && options.members <= 9;
 }
 
 struct Hash {
   bool ok = false;
   uint32_t hash = 0;
   int64_t revision = 0;
+  bool operator==(const Hash&) const = default;
 };
 
 Hash HashKv(const std::string& endpoint) {
@@ -88,6 +111,32 @@ Hash HashKv(const std::string& endpoint) {
   out.ok = maintenance->HashKV(&context, request, &response).ok();
   out.hash = response.hash();
   out.revision = response.header().revision();
+  return out;
+}
+
+// Every member's HashKV once they all reached the same revision (followers catch up
+// after the faults are healed), or as they were after 30 s.
+std::vector<Hash> HashAll(const Cluster& cluster) {
+  std::vector<Hash> hashes;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    hashes.clear();
+    for (const auto& endpoint : cluster.Endpoints()) hashes.push_back(HashKv(endpoint));
+    bool agree = true;
+    for (const auto& h : hashes) agree = agree && h.ok && h.revision == hashes[0].revision;
+    if (agree || std::chrono::steady_clock::now() > deadline) return hashes;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+std::string Format(const std::vector<Hash>& hashes) {
+  std::string out;
+  char line[64];
+  for (const auto& h : hashes) {
+    std::snprintf(line, sizeof(line), "%s%08x@%lld", out.empty() ? "" : " ", h.hash,
+                  static_cast<long long>(h.revision));
+    out += h.ok ? line : (out.empty() ? "failed" : " failed");
+  }
   return out;
 }
 
@@ -123,32 +172,58 @@ struct Run {
   uint64_t seed = 0;
   History history;
   NemesisReport faults;
-  Hash before, after;
+  std::vector<Hash> before, after;
   CheckResult check;
   double check_s = 0;
   int planted_reads = 0;
+  WatchCheckResult watch;
+  size_t watch_sessions = 0;
   std::string problems;  // empty when the run passed
 };
 
 // Loads the cluster under faults for the run's time, then stops everything and takes
-// the final HashKV on both sides of one more kill -9.
+// every member's HashKV on both sides of one more kill -9 of them all.
 void LoadUnderFaults(const Options& options, Cluster& cluster, Run& run) {
   if (!cluster.Start()) run.problems += " member did not start;";
   WorkloadOptions workload_options{.clients = options.clients, .seed = run.seed,
-                                   .plant_stale_read = options.plant_stale_read};
+                                   .plant_stale_read = options.plant_stale_read,
+                                   .serializable_reads = options.serializable_reads};
   Workload workload(cluster.Endpoints(), workload_options);
+  Watcher watcher(cluster.Endpoints(), workload_options.prefix);
   workload.Start();
+  if (options.watch) watcher.Start();
   std::atomic<bool> stop{false};
-  std::thread nemesis([&] { run.faults = RunNemesis(cluster, {.seed = run.seed}, stop); });
+  NemesisOptions nemesis_options;
+  nemesis_options.seed = run.seed;
+  if (options.failpoints) {
+    nemesis_options.failpoints = {"wal-before-fsync", "wal-after-fsync", "backend-before-commit",
+                                  "backend-after-commit", "raft-before-save-snapshot", "raft-after-save-snapshot"};
+  }
+  if (cluster.size() == 1) nemesis_options.interval_ms_min = 1000, nemesis_options.interval_ms_max = 3000,
+                           nemesis_options.fault_ms_min = 200, nemesis_options.fault_ms_max = 1500;
+  std::thread nemesis([&] { run.faults = RunNemesis(cluster, nemesis_options, stop); });
   std::this_thread::sleep_for(std::chrono::seconds(options.seconds));
   stop = true;
   nemesis.join();
   workload.Stop();
-  run.before = HashKv(cluster.Endpoints()[0]);
-  if (!cluster.KillAndRestart(0)) run.problems += " final restart not healthy;";
-  run.after = HashKv(cluster.Endpoints()[0]);
+  run.before = HashAll(cluster);
+  int64_t last = run.before[0].revision;
+  if (options.watch) watcher.Stop(last, 30);
+  std::vector<int> all;
+  for (int i = 0; i < cluster.size(); ++i) all.push_back(i);
+  if (!cluster.KillAndRestart(all)) run.problems += " final restart not healthy;";
+  run.after = HashAll(cluster);
   workload.FinalReads();
   run.history = workload.history();
+  // The watcher's sessions against the whole history of the prefix, itself checked
+  // against every write the clients were told succeeded.
+  if (!options.watch) return;
+  std::vector<WatchEvent> reference;
+  if (!Reference(cluster.Endpoints()[0], workload_options.prefix, last, reference))
+    run.problems += " could not read the watch history;";
+  run.watch = CheckWatch(reference, watcher.sessions(), true);
+  run.watch_sessions = watcher.sessions().size();
+  for (const auto& problem : Crosscheck(reference, run.history)) run.watch.problems.push_back(problem);
   run.planted_reads = workload.planted_reads();
 }
 
@@ -163,9 +238,12 @@ void Check(Run& run) {
   run.check_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (run.check.verdict != Verdict::kLinearizable)
     run.problems += std::string(" history ") + VerdictName(run.check.verdict) + ";";
-  if (!run.before.ok || !run.after.ok) run.problems += " HashKV failed;";
-  if (run.before.hash != run.after.hash || run.before.revision != run.after.revision)
-    run.problems += " HashKV changed across restart;";
+  for (const auto& h : run.before) {
+    if (!h.ok) run.problems += " HashKV failed;";
+    else if (!(h == run.before[0])) run.problems += " members' HashKV differ;";
+  }
+  if (run.after != run.before) run.problems += " HashKV changed across restart;";
+  if (!run.watch.ok()) run.problems += " watch: " + run.watch.problems[0] + ";";
   if (run.faults.failed_restarts > 0) run.problems += " a restart was not healthy;";
 }
 
@@ -174,15 +252,20 @@ void Print(const Options& options, int index, const Run& run) {
   std::string planted =
       options.plant_stale_read ? ", " + std::to_string(run.planted_reads) + " planted stale reads" : "";
   std::string result = run.problems.empty() ? "PASS" : "FAIL:" + run.problems;
-  std::printf("run %d (%s, seed %llu, %d s): %zu operations (%d ok, %d failed, %d unknown), "
-              "faults: %d kill -9, %d pause; anomalies: %d (%s, %d partitions, %lld steps, %.2f s); "
-              "HashKV %08x at rev %lld, after restart %08x at rev %lld%s: %s\n",
-              index + 1, options.server.c_str(), static_cast<unsigned long long>(run.seed), options.seconds,
-              run.history.size(), counts.ok, counts.failed, counts.unknown, run.faults.kills,
-              run.faults.pauses, run.check.verdict == Verdict::kNotLinearizable ? 1 : 0,
-              VerdictName(run.check.verdict), run.check.partitions, static_cast<long long>(run.check.steps),
-              run.check_s, run.before.hash, static_cast<long long>(run.before.revision), run.after.hash,
-              static_cast<long long>(run.after.revision), planted.c_str(), result.c_str());
+  std::string watch = options.watch ? "watch: " + std::to_string(run.watch.events_checked) + " events over " +
+                                          std::to_string(run.watch_sessions) + " sessions, " +
+                                          std::to_string(run.watch.problems.size()) + " problems"
+                                    : "watch not checked";
+  int anomalies =
+      (run.check.verdict == Verdict::kNotLinearizable ? 1 : 0) + static_cast<int>(run.watch.problems.size());
+  std::printf("run %d (%s, %d members, seed %llu, %d s): %zu operations (%d ok, %d failed, %d unknown), "
+              "faults: %s; anomalies: %d (%s, %d partitions, %lld steps, %.2f s; %s); HashKV %s, "
+              "after restart %s%s: %s\n",
+              index + 1, options.server.c_str(), options.members, static_cast<unsigned long long>(run.seed),
+              options.seconds, run.history.size(), counts.ok, counts.failed, counts.unknown,
+              run.faults.Summary().c_str(), anomalies, VerdictName(run.check.verdict), run.check.partitions,
+              static_cast<long long>(run.check.steps), run.check_s, watch.c_str(), Format(run.before).c_str(),
+              Format(run.after).c_str(), planted.c_str(), result.c_str());
   if (run.check.verdict == Verdict::kNotLinearizable) std::printf("%s", run.check.Explain().c_str());
 }
 
@@ -192,13 +275,13 @@ bool RunOnce(const Options& options, int index) {
   Run run;
   run.seed = options.seed + static_cast<uint64_t>(index);
   // Destroyed (members killed, logs saved) before the temp dir goes.
-  Cluster cluster(options.kind, dir.path(), 1);
+  Cluster cluster(options.kind, dir.path(), options.members, run.seed);
   LoadUnderFaults(options, cluster, run);
   Check(run);
   Print(options, index, run);
   if (!run.problems.empty() && options.keep_root != "none") {
     std::printf("  kept in %s\n",
-                Keep(options, run.seed, run.history, run.check.Explain(), run.faults, cluster).c_str());
+                Keep(options, run.seed, run.history, run.check.Explain() + run.watch.Explain(), run.faults, cluster).c_str());
   }
   std::fflush(stdout);
   return run.problems.empty();
@@ -212,7 +295,7 @@ int main(int argc, char** argv) {
   if (!etcpp::chaos::ParseOptions(argc, argv, options)) {
     std::fprintf(stderr,
                  "usage: etcpp-chaos --server etcd|etcpp [--seconds S] [--seed N] [--runs R] "
-                 "[--clients C] [--plant stale-read] [--keep DIR|none]\n");
+                 "[--members M] [--clients C] [--plant stale-read|serializable-reads] [--watch on|off] [--failpoints on|off] [--keep DIR|none]\n");
     return 2;
   }
   int passed = 0, failed = 0;

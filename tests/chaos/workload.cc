@@ -37,8 +37,11 @@ Outcome WriteFailure(const grpc::Status& status) {
 // One client's view of the KV service: each call fills in op's answer and outcome.
 class KvCaller {
  public:
-  KvCaller(std::shared_ptr<grpc::Channel> channel, int64_t deadline_ms)
-      : channel_(std::move(channel)), kv_(etcdserverpb::KV::NewStub(channel_)), deadline_ms_(deadline_ms) {}
+  KvCaller(std::shared_ptr<grpc::Channel> channel, int64_t deadline_ms, bool serializable)
+      : channel_(std::move(channel)),
+        kv_(etcdserverpb::KV::NewStub(channel_)),
+        deadline_ms_(deadline_ms),
+        serializable_(serializable) {}
 
   void Execute(Operation& op) {
     grpc::ClientContext context;
@@ -83,6 +86,7 @@ class KvCaller {
     request.set_key(op.key);
     request.set_range_end(op.range_end);
     request.set_count_only(op.kind == OpKind::kRangeCount);
+    request.set_serializable(serializable_);
     etcdserverpb::RangeResponse response;
     grpc::Status status = kv_->Range(&context, request, &response);
     op.outcome = status.ok() ? Outcome::kOk : Outcome::kFailed;
@@ -119,6 +123,7 @@ class KvCaller {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   int64_t deadline_ms_;
+  bool serializable_;
 };
 
 }  // namespace
@@ -209,16 +214,22 @@ bool Workload::ServePlanted(Operation& op, std::mt19937_64& random) {
 
 void Workload::Client(int id) {
   std::mt19937_64 random(options_.seed * 1000 + static_cast<uint64_t>(id));
-  KvCaller caller(Connect(endpoints_[id % endpoints_.size()]), options_.deadline_ms);
+  // A client of a cluster fails over as etcd's clients do: after an error it moves on to
+  // the next member (a dead, paused or partitioned member would fail it again).
+  std::vector<std::unique_ptr<KvCaller>> callers;
+  for (const auto& endpoint : endpoints_)
+    callers.push_back(std::make_unique<KvCaller>(Connect(endpoint), options_.deadline_ms, options_.serializable_reads));
+  size_t current = static_cast<size_t>(id) % callers.size();
   std::map<std::string, Seen> seen;
   for (int n = 0; !stop_.load(); ++n) {
     Operation op = Choose(id, n, random, seen);
     op.invoke_ns = NowNs();
-    if (!ServePlanted(op, random)) caller.Execute(op);
+    if (!ServePlanted(op, random)) callers[current]->Execute(op);
     op.complete_ns = NowNs();
     Record(op);
     if (op.outcome != Outcome::kOk) {
-      caller.AwaitConnection();
+      current = (current + 1) % callers.size();
+      callers[current]->AwaitConnection();
       continue;
     }
     if (op.kind == OpKind::kGet) {
@@ -234,7 +245,7 @@ void Workload::Client(int id) {
 }
 
 void Workload::FinalReads() {
-  KvCaller caller(Connect(endpoints_[0]), 5000);
+  KvCaller caller(Connect(endpoints_[0]), 5000, false);
   for (int k = 0; k < options_.keys; ++k) {
     Operation op;
     op.client = options_.clients;

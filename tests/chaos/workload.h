@@ -8,7 +8,10 @@
 //
 // Planted bug (`plant_stale_read`): some reads are answered by the workload itself from
 // the first answer it ever got for that key, never asking the server. The checker must
-// flag the run; it proves the history really goes through the checker.
+// flag the run; it proves the history really goes through the checker. With
+// `serializable_reads`, gets and counts are served from the answering member's local
+// state without a ReadIndex — the same bug in the server's clothes: a member cut off
+// from the leader answers stale reads, so it shows that partitions bite.
 //
 // Start, Stop and history are for the owning thread; the client threads share only the
 // history (under a mutex) and the planted cache (under the same mutex).
@@ -35,6 +38,7 @@ struct WorkloadOptions {
   int keys = 3;
   int64_t deadline_ms = 1000;
   bool plant_stale_read = false;
+  bool serializable_reads = false;
 };
 
 class Workload {

@@ -151,9 +151,20 @@ Server::Server(Kind kind, const std::string& data_dir, const std::vector<std::st
   if (kind == Kind::kEtcd) argv.insert(argv.end(), {"--logger", "zap", "--log-outputs", "stderr"});
   argv.insert(argv.end(), extra.begin(), extra.end());
   log_path_ = data_dir + ".log";
+  Launch(argv, {}, wait);
+}
+
+Server::Server(const std::vector<std::string>& argv, const std::string& log_path, int client_port,
+               const std::map<std::string, std::string>& env)
+    : client_port_(client_port), log_path_(log_path) {
+  Launch(argv, env, true);
+}
+
+void Server::Launch(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                    bool wait) {
   int null_fd = open("/dev/null", O_RDONLY);
   int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_ = Spawn(argv, {}, null_fd, log_fd, log_fd);
+  pid_ = Spawn(argv, env, null_fd, log_fd, log_fd);
   close(null_fd);
   close(log_fd);
   if (wait) WaitHealthy();

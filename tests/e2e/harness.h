@@ -50,6 +50,11 @@ class Server {
   Server(Kind kind, const std::string& data_dir, const std::vector<std::string>& extra = {},
          int peer_port = 0, const std::string& name = "default", int client_port = 0,
          bool wait = true);
+  // Runs `argv` as given (a member of a larger cluster, or wrapped in another command
+  // that execs it) with `env` added, logging to `log_path`; waits for /health on
+  // `client_port` as above.
+  Server(const std::vector<std::string>& argv, const std::string& log_path, int client_port,
+         const std::map<std::string, std::string>& env = {});
   ~Server();
 
   bool Healthy() const { return healthy_; }
@@ -74,6 +79,8 @@ class Server {
   pid_t pid() const { return pid_; }  // for benchmarks reading /proc
 
  private:
+  void Launch(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, bool wait);
+
   pid_t pid_ = -1;
   int exit_code_ = -1;
   int client_port_ = 0;

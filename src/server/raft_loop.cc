@@ -81,7 +81,10 @@ void EtcdServer::RaftLoop() {
     // Without a leader raft would drop proposals; like etcd's, they wait for one, and
     // those whose waiters have given up meanwhile are dropped.
     for (auto& proposal : proposals) proposals_held_.push_back(std::move(proposal));
-    if (node_->raft().leader() != raft::kNone) {
+    // A leader that was just removed from the cluster counts as none: what a follower
+    // forwarded to it would be lost.
+    const uint64_t lead = node_->raft().leader();
+    if (lead != raft::kNone && node_->raft().tracker().IsMember(lead)) {
       for (auto& proposal : proposals_held_) {
         // A proposal raft still drops (a leader transfer under way) is not answered
         // here: its waiter times out with etcd's error, as etcd's does.

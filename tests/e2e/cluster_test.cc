@@ -303,7 +303,8 @@ TEST(ClusterE2E, LearnerJoinsIsPromotedAndAMemberIsRemoved) {
   EXPECT_FALSE(first.server->Running()) << first.server->Log();
   auto unknown = cluster.Ctl({"member", "remove", first_id});
   EXPECT_NE(unknown.err.find("etcdserver: member not found"), std::string::npos) << unknown.err;
-  ASSERT_EQ(cluster.Ctl({"put", "after", "removal"}).exit_code, 0);
+  auto after = cluster.Ctl({"put", "after", "removal"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
   for (size_t i = 1; i < cluster.members_.size(); ++i) {
     EXPECT_TRUE(cluster.Converges(cluster.members_[i], "after", "removal"));
   }

@@ -12,10 +12,9 @@
 // Run i uses seed N + i. A failing run keeps its history, the checker's report, the
 // fault log and the member logs in a directory under DIR (default $TMPDIR or /tmp), and
 // prints its name; `--keep none` keeps nothing (for runs meant to fail, as in ctest).
-// --watch (default: on for etcd, off for etcpp, which does not serve Watch yet) follows
-// the keys with a watcher through the faults and checks its streams. --failpoints on
-// (etcpp built with ETCPP_FAILPOINTS) adds crashes at the server's failpoints to the
-// nemesis's faults.
+// --watch (default: on) follows the keys with a watcher through the faults and checks
+// its streams. --failpoints on (etcpp built with ETCPP_FAILPOINTS) adds crashes at the
+// server's failpoints to the nemesis's faults.
 // The last line is "P passed, F failed"; the exit code is 0 only when every run passed.
 #include <grpcpp/grpcpp.h>
 #include <stdlib.h>
@@ -46,7 +45,7 @@ struct Options {
   int members = 3;
   bool plant_stale_read = false;
   bool serializable_reads = false;
-  int watch = -1;  // -1: by server
+  bool watch = true;
   bool failpoints = false;
   std::string keep_root;
 };
@@ -87,7 +86,6 @@ bool ParseOptions(int argc, char** argv, Options& options) {
     }
   }
   if (options.failpoints && options.kind != e2e::Server::Kind::kEtcpp) return false;
-  if (options.watch < 0) options.watch = options.kind == e2e::Server::Kind::kEtcd;
   return argc % 2 == 1 && options.seconds > 0 && options.runs > 0 && options.clients > 0 &&
          options.members > 0 && options.members <= 9;
 }

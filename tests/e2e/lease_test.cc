@@ -2,6 +2,7 @@
 // prints the same text), and etcpp's expiry, keep-alive and restart behaviour.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <thread>
@@ -22,6 +23,35 @@ std::string GrantedId(const CommandResult& r) {
 
 // Runs `steps`, where "$L" stands for the lease the last `lease grant` step granted.
 // Lease ids and remaining TTLs are normalised (ids are random; a second may pass).
+// etcd lists a lease's keys in Go map order, which differs from run to run: the items of
+// each list matched by `list` (group 1, separated by `separator`) are sorted.
+std::string SortLists(const std::string& text, const std::regex& list, char separator) {
+  std::string out;
+  auto last = text.cbegin();
+  for (std::sregex_iterator it(text.begin(), text.end(), list), end; it != end; ++it) {
+    const auto& items = (*it)[1];
+    std::vector<std::string> parts;
+    std::string part;
+    for (char c : items.str()) {
+      if (c == separator) {
+        parts.push_back(part);
+        part.clear();
+      } else {
+        part += c;
+      }
+    }
+    parts.push_back(part);
+    std::sort(parts.begin(), parts.end());
+    std::string sorted;
+    for (const auto& p : parts) sorted += (sorted.empty() ? "" : std::string(1, separator)) + p;
+    out.append(last, items.first);
+    out += sorted;
+    last = items.second;
+  }
+  out.append(last, text.cend());
+  return out;
+}
+
 std::string LeaseTranscript(const Server& server, const std::vector<std::vector<std::string>>& steps) {
   std::string out, lease = "0";
   for (auto args : steps) {
@@ -42,6 +72,8 @@ std::string LeaseTranscript(const Server& server, const std::vector<std::vector<
   out = std::regex_replace(out, std::regex("\"ttl\":[0-9]+"), "\"ttl\":N");
   out = std::regex_replace(out, std::regex("\"ts\":\"[^\"]*\""), "\"ts\":T");
   out = std::regex_replace(out, std::regex("client-[0-9a-f-]{36}"), "client-UUID");
+  out = SortLists(out, std::regex("attached keys\\(\\[([^\\]]*)\\]"), ' ');
+  out = SortLists(out, std::regex("\"keys\":\\[([^\\]]*)\\]"), ',');
   return std::regex_replace(out, std::regex(server.endpoint()), "ENDPOINT");
 }
 

@@ -12,6 +12,7 @@
 #include "api/errors.h"
 #include "v3electionpb/v3election.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
+#include "server/convert.h"
 #include "server/version.h"
 
 namespace etcpp::api {
@@ -146,18 +147,7 @@ void ServeWatch(server::EtcdServer* server, const etcdserverpb::WatchRequest& re
     ready_cv.notify_one();
   });
   if (request.has_create_request()) {
-    const auto& create = request.create_request();
-    mvcc::WatchRequest watch;
-    watch.watch_id = create.watch_id();
-    watch.key = create.key();
-    watch.range_end = create.range_end();
-    watch.start_revision = create.start_revision();
-    watch.prev_kv = create.prev_kv();
-    watch.progress_notify = create.progress_notify();
-    for (int filter : create.filters()) {
-      if (filter == etcdserverpb::WatchCreateRequest::NOPUT) watch.filter_put = true;
-      if (filter == etcdserverpb::WatchCreateRequest::NODELETE) watch.filter_delete = true;
-    }
+    mvcc::WatchRequest watch = server::FromWire(request.create_request());
     stream->Watch(std::move(watch));
   }
   while (open()) {

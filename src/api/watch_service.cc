@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "absl/container/flat_hash_set.h"
+#include "server/convert.h"
 
 namespace etcpp::api {
 
@@ -97,22 +98,11 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
   void Handle(const WatchRequest& request) {
     switch (request.request_union_case()) {
       case WatchRequest::kCreateRequest: {
-        const auto& create = request.create_request();
-        mvcc::WatchRequest watch;
-        watch.watch_id = create.watch_id();
-        watch.key = create.key();
-        watch.range_end = create.range_end();
-        watch.start_revision = create.start_revision();
-        watch.prev_kv = create.prev_kv();
-        watch.progress_notify = create.progress_notify();
-        for (int filter : create.filters()) {
-          if (filter == etcdserverpb::WatchCreateRequest::NOPUT) watch.filter_put = true;
-          if (filter == etcdserverpb::WatchCreateRequest::NODELETE) watch.filter_delete = true;
-        }
+        mvcc::WatchRequest watch = server::FromWire(request.create_request());
         {
           // Created responses come out in request order: the flag meets its id there.
           std::lock_guard lock(mu_);
-          fragment_wanted_.push_back(create.fragment());
+          fragment_wanted_.push_back(request.create_request().fragment());
         }
         stream_->Watch(std::move(watch));
         break;

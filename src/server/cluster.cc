@@ -35,6 +35,22 @@ bool SharesPeerUrl(const serverpb::Member& a, const serverpb::Member& b) {
   return false;
 }
 
+// Answers a membership change with the members after it, the header filled, and
+// whatever `fill` adds.
+template <typename Response>
+std::function<void(base::Result<ApplyResult>)> WithMembers(const EtcdServer* server, Done<Response> done,
+                                                           std::function<void(Response&)> fill = nullptr) {
+  return [server, done = std::move(done), fill = std::move(fill)](base::Result<ApplyResult> result) {
+    if (!result.ok()) return done(result.status());
+    Response response;
+    *response.mutable_header() = server->Header();
+    *response.mutable_members() =
+        std::move(*std::get<etcdserverpb::MemberListResponse>(result.value()).mutable_members());
+    if (fill) fill(response);
+    done(std::move(response));
+  };
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -364,34 +380,21 @@ void EtcdServer::MemberAdd(etcdserverpb::MemberAddRequest request,
                                       : raftpb::CONF_CHANGE_ADD_NODE);
   change.set_node_id(member.id());
   change.set_context(member.SerializeAsString());
-  ProposeConfChange(std::move(change), [this, member, done = std::move(done)](
-                                           base::Result<ApplyResult> result) {
-    if (!result.ok()) return done(result.status());
-    auto& list = std::get<etcdserverpb::MemberListResponse>(result.value());
-    etcdserverpb::MemberAddResponse response;
-    FillHeader(response.mutable_header());
-    *response.mutable_member() = MemberToWire(member);
-    *response.mutable_members() = std::move(*list.mutable_members());
-    done(std::move(response));
-  });
+  etcdserverpb::Member wire = MemberToWire(member);
+  ProposeConfChange(std::move(change),
+                    WithMembers<etcdserverpb::MemberAddResponse>(
+                        this, std::move(done),
+                        [wire](etcdserverpb::MemberAddResponse& r) { *r.mutable_member() = wire; }));
 }
 
 void EtcdServer::MemberRemove(uint64_t id, Done<etcdserverpb::MemberRemoveResponse> done) {
-  serverpb::Member member;
   bool found = false;
   for (const auto& m : Members()) found = found || m.id() == id;
   if (!found) return done(NotFound());
   raftpb::ConfChange change;
   change.set_type(raftpb::CONF_CHANGE_REMOVE_NODE);
   change.set_node_id(id);
-  ProposeConfChange(std::move(change), [this, done = std::move(done)](base::Result<ApplyResult> result) {
-    if (!result.ok()) return done(result.status());
-    auto& list = std::get<etcdserverpb::MemberListResponse>(result.value());
-    etcdserverpb::MemberRemoveResponse response;
-    FillHeader(response.mutable_header());
-    *response.mutable_members() = std::move(*list.mutable_members());
-    done(std::move(response));
-  });
+  ProposeConfChange(std::move(change), WithMembers(this, std::move(done)));
 }
 
 void EtcdServer::MemberUpdate(etcdserverpb::MemberUpdateRequest request,
@@ -408,14 +411,7 @@ void EtcdServer::MemberUpdate(etcdserverpb::MemberUpdateRequest request,
   change.set_type(raftpb::CONF_CHANGE_UPDATE_NODE);
   change.set_node_id(request.id());
   change.set_context(member.SerializeAsString());
-  ProposeConfChange(std::move(change), [this, done = std::move(done)](base::Result<ApplyResult> result) {
-    if (!result.ok()) return done(result.status());
-    auto& list = std::get<etcdserverpb::MemberListResponse>(result.value());
-    etcdserverpb::MemberUpdateResponse response;
-    FillHeader(response.mutable_header());
-    *response.mutable_members() = std::move(*list.mutable_members());
-    done(std::move(response));
-  });
+  ProposeConfChange(std::move(change), WithMembers(this, std::move(done)));
 }
 
 void EtcdServer::MemberPromote(uint64_t id, Done<etcdserverpb::MemberPromoteResponse> done) {
@@ -447,14 +443,7 @@ void EtcdServer::MemberPromote(uint64_t id, Done<etcdserverpb::MemberPromoteResp
   change.set_type(raftpb::CONF_CHANGE_ADD_NODE);
   change.set_node_id(id);
   change.set_context(member->SerializeAsString());
-  ProposeConfChange(std::move(change), [this, done = std::move(done)](base::Result<ApplyResult> result) {
-    if (!result.ok()) return done(result.status());
-    auto& list = std::get<etcdserverpb::MemberListResponse>(result.value());
-    etcdserverpb::MemberPromoteResponse response;
-    FillHeader(response.mutable_header());
-    *response.mutable_members() = std::move(*list.mutable_members());
-    done(std::move(response));
-  });
+  ProposeConfChange(std::move(change), WithMembers(this, std::move(done)));
 }
 
 // etcd's rule: the learner has at least 90% of the leader's log.

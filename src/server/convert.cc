@@ -33,6 +33,21 @@ mvcc::PutRequest FromWire(const etcdserverpb::PutRequest& r) {
   return out;
 }
 
+mvcc::WatchRequest FromWire(const etcdserverpb::WatchCreateRequest& r) {
+  mvcc::WatchRequest out;
+  out.watch_id = r.watch_id();
+  out.key = r.key();
+  out.range_end = r.range_end();
+  out.start_revision = r.start_revision();
+  out.prev_kv = r.prev_kv();
+  out.progress_notify = r.progress_notify();
+  for (int filter : r.filters()) {
+    if (filter == etcdserverpb::WatchCreateRequest::NOPUT) out.filter_put = true;
+    if (filter == etcdserverpb::WatchCreateRequest::NODELETE) out.filter_delete = true;
+  }
+  return out;
+}
+
 mvcc::DeleteRangeRequest FromWire(const etcdserverpb::DeleteRangeRequest& r) {
   return mvcc::DeleteRangeRequest{r.key(), r.range_end(), r.prev_kv()};
 }

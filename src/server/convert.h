@@ -4,6 +4,7 @@
 
 #include "etcdserverpb/rpc.pb.h"
 #include "storage/mvcc/types.h"
+#include "storage/mvcc/watch.h"
 
 namespace etcpp::server {
 
@@ -11,6 +12,7 @@ mvcc::RangeRequest FromWire(const etcdserverpb::RangeRequest& r);
 mvcc::PutRequest FromWire(const etcdserverpb::PutRequest& r);
 mvcc::DeleteRangeRequest FromWire(const etcdserverpb::DeleteRangeRequest& r);
 mvcc::TxnRequest FromWire(const etcdserverpb::TxnRequest& r);
+mvcc::WatchRequest FromWire(const etcdserverpb::WatchCreateRequest& r);
 
 // Responses leave the header for the caller to fill, except the revision.
 void ToWire(mvcc::RangeResponse r, etcdserverpb::RangeResponse* out);

@@ -99,15 +99,9 @@ TEST(GatewaySideBySide, LockAndElectionRoutes) {
     out += post("/v3/election/leader", R"({"name":"ZQ=="})");
     return out;
   };
-  TempDir dir;
-  int peer_port = FreePort();
-  Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", {}, peer_port);
-  ASSERT_TRUE(etcd.Healthy()) << etcd.Log();
-  std::string expected = session(etcd);
-  etcd.Stop(SIGKILL);
-  Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", {}, peer_port);
-  ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
-  EXPECT_EQ(session(etcpp), expected) << "etcpp's log:\n" << etcpp.Log();
+  auto run = RunSideBySide(session);
+  ASSERT_EQ(run.failure, "");
+  EXPECT_EQ(run.etcpp, run.etcd) << "etcpp's log:\n" << run.etcpp_log;
 }
 
 class Services : public ::testing::Test {

@@ -228,4 +228,27 @@ std::string Server::Log() const { return ReadFile(log_path_); }
 
 std::string EtcppBinary() { return ETCPP_BINARY; }
 
+SideBySideRun RunSideBySide(const std::function<std::string(const Server&)>& session,
+                            const std::vector<std::string>& flags) {
+  SideBySideRun run;
+  TempDir dir;
+  int peer_port = FreePort();
+  {
+    Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", flags, peer_port);
+    if (!etcd.Healthy()) {
+      run.failure = "etcd did not become healthy:\n" + etcd.Log();
+      return run;
+    }
+    run.etcd = session(etcd);
+  }
+  Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", flags, peer_port);
+  if (!etcpp.Healthy()) {
+    run.failure = "etcpp did not become healthy:\n" + etcpp.Log();
+    return run;
+  }
+  run.etcpp = session(etcpp);
+  run.etcpp_log = etcpp.Log();
+  return run;
+}
+
 }  // namespace etcpp::e2e

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -88,6 +89,18 @@ class Server {
   bool healthy_ = false;
   bool paused_ = false;
 };
+
+// `session` against a fresh Debian etcd, then against a fresh etcpp, with the same flags
+// and peer port (hence the same member and cluster ids). `failure` is empty, or names the
+// server that did not become healthy, with its log.
+struct SideBySideRun {
+  std::string etcd;       // what the session printed against etcd
+  std::string etcpp;      // … against etcpp
+  std::string etcpp_log;  // etcpp's log after the session
+  std::string failure;
+};
+SideBySideRun RunSideBySide(const std::function<std::string(const Server&)>& session,
+                            const std::vector<std::string>& flags = {});
 
 // Where our binaries are (set by CMake).
 std::string EtcppBinary();

@@ -41,17 +41,9 @@ std::string Transcript(const Server& server, const std::vector<Step>& steps) {
 class SideBySide : public ::testing::Test {
  protected:
   void ExpectSame(const std::vector<Step>& steps, const std::vector<std::string>& flags = {}) {
-    TempDir dir;
-    // One peer port for both (one after the other) gives both the same member ids.
-    int peer_port = FreePort();
-    Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", flags, peer_port);
-    ASSERT_TRUE(etcd.Healthy()) << etcd.Log();
-    std::string expected = Transcript(etcd, steps);
-    etcd.Stop(SIGKILL);
-    Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", flags, peer_port);
-    ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
-    std::string actual = Transcript(etcpp, steps);
-    EXPECT_EQ(actual, expected) << "etcpp's log:\n" << etcpp.Log();
+    auto run = RunSideBySide([&](const Server& server) { return Transcript(server, steps); }, flags);
+    ASSERT_EQ(run.failure, "");
+    EXPECT_EQ(run.etcpp, run.etcd) << "etcpp's log:\n" << run.etcpp_log;
   }
 };
 

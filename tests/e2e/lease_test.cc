@@ -103,15 +103,9 @@ TEST(LeaseSideBySide, GrantAttachTimeToLiveKeepAliveRevokeAndErrors) {
       {"lease", "grant", "9000000000"},
       {"lease", "revoke", "zz"},
   };
-  TempDir dir;
-  int peer_port = FreePort();
-  Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", {}, peer_port);
-  ASSERT_TRUE(etcd.Healthy()) << etcd.Log();
-  std::string expected = LeaseTranscript(etcd, steps);
-  etcd.Stop(SIGKILL);
-  Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", {}, peer_port);
-  ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
-  EXPECT_EQ(LeaseTranscript(etcpp, steps), expected) << "etcpp's log:\n" << etcpp.Log();
+  auto run = RunSideBySide([&](const Server& server) { return LeaseTranscript(server, steps); });
+  ASSERT_EQ(run.failure, "");
+  EXPECT_EQ(run.etcpp, run.etcd) << "etcpp's log:\n" << run.etcpp_log;
 }
 
 // The gateway's lease routes, and the errors etcdctl cannot provoke (a chosen id).
@@ -141,15 +135,9 @@ TEST(LeaseSideBySide, GatewayGrantWithIdTwiceAndTxnLease) {
     out += post("/v3/lease/keepalive", R"({"ID":100})");
     return std::regex_replace(out, std::regex("\"TTL\":\"5[0-9]\""), "\"TTL\":\"N\"");
   };
-  TempDir dir;
-  int peer_port = FreePort();
-  Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", {}, peer_port);
-  ASSERT_TRUE(etcd.Healthy()) << etcd.Log();
-  std::string expected = session(etcd);
-  etcd.Stop(SIGKILL);
-  Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", {}, peer_port);
-  ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
-  EXPECT_EQ(session(etcpp), expected) << "etcpp's log:\n" << etcpp.Log();
+  auto run = RunSideBySide(session);
+  ASSERT_EQ(run.failure, "");
+  EXPECT_EQ(run.etcpp, run.etcd) << "etcpp's log:\n" << run.etcpp_log;
 }
 
 int64_t HeaderRevision(const Server& server) {

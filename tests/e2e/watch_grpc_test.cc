@@ -125,17 +125,10 @@ std::string Transcript(const Server& server) {
 }
 
 TEST(WatchGrpcSideBySide, IdsProgressCancelAndFragments) {
-  TempDir dir;
-  int peer_port = FreePort();
-  const std::vector<std::string> flags;
-  Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", flags, peer_port);
-  ASSERT_TRUE(etcd.Healthy()) << etcd.Log();
-  std::string expected = Transcript(etcd);
-  etcd.Stop(SIGKILL);
-  Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", flags, peer_port);
-  ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
-  std::string actual = Transcript(etcpp);
-  EXPECT_EQ(actual, expected) << "etcpp's log:\n" << etcpp.Log();
+  auto run = RunSideBySide(Transcript);
+  ASSERT_EQ(run.failure, "");
+  const std::string& actual = run.etcpp;
+  EXPECT_EQ(actual, run.etcd) << "etcpp's log:\n" << run.etcpp_log;
   EXPECT_NE(actual.find("duplicate watch ID"), std::string::npos) << actual;
   EXPECT_NE(actual.find(" fragment f/"), std::string::npos) << actual;
 }

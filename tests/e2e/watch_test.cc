@@ -94,16 +94,10 @@ class WatchSideBySide : public ::testing::Test {
   // way (no events at all) do not pass.
   void ExpectSame(std::string (*session)(const Server&),
                   const std::vector<std::string>& must_show) {
-    TempDir dir;
-    int peer_port = FreePort();
-    Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", {}, peer_port);
-    ASSERT_TRUE(etcd.Healthy()) << etcd.Log();
-    std::string expected = session(etcd);
-    etcd.Stop(SIGKILL);
-    Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", {}, peer_port);
-    ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
-    std::string actual = session(etcpp);
-    EXPECT_EQ(actual, expected) << "etcpp's log:\n" << etcpp.Log();
+    auto run = RunSideBySide(session);
+    ASSERT_EQ(run.failure, "");
+    const std::string& actual = run.etcpp;
+    EXPECT_EQ(actual, run.etcd) << "etcpp's log:\n" << run.etcpp_log;
     for (const auto& text : must_show)
       EXPECT_NE(actual.find(text), std::string::npos) << text << " in\n" << actual;
   }

@@ -40,10 +40,10 @@ base::Status EtcdServer::LoadAlarms() {
   });
 }
 
-bool EtcdServer::NoSpaceAlarmed() const {
+bool EtcdServer::Alarmed(etcdserverpb::AlarmType type) const {
   std::lock_guard lock(alarms_mu_);
   for (const auto& a : alarms_) {
-    if (a.alarm() == etcdserverpb::NOSPACE) return true;
+    if (a.alarm() == type) return true;
   }
   return false;
 }
@@ -56,7 +56,7 @@ std::vector<etcdserverpb::AlarmMember> EtcdServer::Alarms() const {
 // Before proposing a write that adds data: refused while NOSPACE is raised, or when it
 // would take the backend over its quota — which raises NOSPACE (etcd's quota check).
 base::Status EtcdServer::CheckSpace(int64_t cost_bytes) {
-  if (NoSpaceAlarmed()) return NoSpace();
+  if (Alarmed(etcdserverpb::NOSPACE)) return NoSpace();
   if (!backend_->CheckQuota(cost_bytes).ok()) {
     RaiseNoSpace();
     return NoSpace();

@@ -160,10 +160,18 @@ ApplyResult Answer(Result result, base::Status* error) {
 }  // namespace
 
 ApplyResult EtcdServer::ApplyRequest(const serverpb::InternalRequest& request, base::Status* error) {
+  // While CORRUPT is raised, every member refuses every write alike (etcd's applier);
+  // only alarms (to disarm it) and the server's own bookkeeping pass.
+  if (CorruptAlarmed() && (request.has_put() || request.has_delete_range() || request.has_txn() ||
+                           request.has_compaction() || request.has_lease_grant() ||
+                           request.has_lease_revoke())) {
+    *error = base::Status(base::Code::kCorruption, "etcdserver: corrupt cluster");
+    return etcdserverpb::PutResponse();
+  }
   if (auto answered = ApplyLeaseRequest(request, error)) return std::move(*answered);
   // While NOSPACE is raised, writes that add data are refused on every member alike.
   const bool adds = request.has_put() || (request.has_txn() && HasPut(request.txn()));
-  if (adds && NoSpaceAlarmed()) {
+  if (adds && Alarmed(etcdserverpb::NOSPACE)) {
     *error = base::Status(base::Code::kResourceExhausted, "etcdserver: mvcc: database space exceeded");
     return etcdserverpb::PutResponse();
   }

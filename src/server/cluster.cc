@@ -26,6 +26,24 @@ base::Status NotLeaderError() { return Error(base::Code::kFailedPrecondition, "e
 
 base::Status NotFound() { return Error(base::Code::kNotFound, "etcdserver: member not found"); }
 
+int Voters(const std::vector<serverpb::Member>& members) {
+  return static_cast<int>(std::count_if(members.begin(), members.end(),
+                                        [](const serverpb::Member& m) { return !m.is_learner(); }));
+}
+
+base::Status NotEnoughStarted(const char* what) {
+  base::Log(base::LogLevel::kWarn, std::string("rejecting member ") + what + " request; not enough healthy members");
+  return Error(base::Code::kFailedPrecondition,
+               "etcdserver: re-configuration failed due to not enough started members");
+}
+
+base::Status Unhealthy(const char* what) {
+  base::Log(base::LogLevel::kWarn,
+            std::string("rejecting member ") + what +
+                " request; local member has not been connected to all peers, reconfigure breaks active quorum");
+  return Error(base::Code::kUnavailable, "etcdserver: unhealthy cluster");
+}
+
 bool SharesPeerUrl(const serverpb::Member& a, const serverpb::Member& b) {
   for (const auto& url : a.peer_urls()) {
     if (std::find(b.peer_urls().begin(), b.peer_urls().end(), url) != b.peer_urls().end()) {
@@ -114,11 +132,26 @@ void EtcdServer::StartTransport(const std::string& snap_dir) {
     LeaseTimeToLive(request, [&answer](auto result) { answer.set_value(std::move(result)); });
     return answer.get_future().get();
   };
+  handler.hash_kv = [this](int64_t revision) { return HashKVNow(revision); };
   handler.round_trip = [this](uint64_t id, double seconds) {
     metrics_.PeerRoundTrip(IdHex(id), seconds);
   };
   transport_ = std::make_unique<transport::Transport>(cluster_id_, member_id_, snap_dir, handler);
   SyncPeers();
+}
+
+// etcd's health interval: a peer counts as connected once its stream has been up this long.
+constexpr auto kHealthInterval = std::chrono::seconds(5);
+
+int EtcdServer::ConnectedVoters(const std::vector<serverpb::Member>& members) {
+  auto since = std::chrono::steady_clock::now() - kHealthInterval;
+  int connected = 0;
+  for (const auto& m : members) {
+    if (m.is_learner()) continue;
+    auto active = m.id() == member_id_ ? since : transport_->ActiveSince(m.id());
+    if (active != std::chrono::steady_clock::time_point() && active <= since) ++connected;
+  }
+  return connected;
 }
 
 void EtcdServer::SyncPeers() {
@@ -360,6 +393,11 @@ void EtcdServer::MemberAdd(etcdserverpb::MemberAddRequest request,
     return done(Error(base::Code::kInvalidArgument, "etcdserver: given member URLs are invalid"));
   }
   member.set_is_learner(request.islearner());
+  if (config_.strict_reconfig_check) {
+    auto members = Members();
+    if (!member.is_learner() && !ReadyToAddVoter(members)) return done(NotEnoughStarted("add"));
+    if (ConnectedVoters(members) != Voters(members)) return done(Unhealthy("add"));
+  }
   std::vector<std::string> urls(member.peer_urls().begin(), member.peer_urls().end());
   member.set_id(ComputeMemberId(urls, config_.initial_cluster_token, std::time(nullptr)));
   {
@@ -388,9 +426,16 @@ void EtcdServer::MemberAdd(etcdserverpb::MemberAddRequest request,
 }
 
 void EtcdServer::MemberRemove(uint64_t id, Done<etcdserverpb::MemberRemoveResponse> done) {
-  bool found = false;
-  for (const auto& m : Members()) found = found || m.id() == id;
-  if (!found) return done(NotFound());
+  auto members = Members();
+  auto target = std::find_if(members.begin(), members.end(),
+                             [id](const serverpb::Member& m) { return m.id() == id; });
+  if (target == members.end()) return done(NotFound());
+  if (config_.strict_reconfig_check && !target->is_learner()) {
+    if (!ReadyToRemoveVoter(members, id)) return done(NotEnoughStarted("remove"));
+    // A member that is down is not part of the quorum that serves; removing it is safe.
+    bool down = id != member_id_ && transport_->ActiveSince(id) == std::chrono::steady_clock::time_point();
+    if (!down && ConnectedVoters(members) - 1 < 1 + (Voters(members) - 1) / 2) return done(Unhealthy("remove"));
+  }
   raftpb::ConfChange change;
   change.set_type(raftpb::CONF_CHANGE_REMOVE_NODE);
   change.set_node_id(id);
@@ -439,6 +484,7 @@ void EtcdServer::MemberPromote(uint64_t id, Done<etcdserverpb::MemberPromoteResp
     return done(Error(base::Code::kFailedPrecondition,
                       "etcdserver: can only promote a learner member which is in sync with leader"));
   }
+  if (config_.strict_reconfig_check && !ReadyToPromote(Members())) return done(NotEnoughStarted("promote"));
   raftpb::ConfChange change;
   change.set_type(raftpb::CONF_CHANGE_ADD_NODE);
   change.set_node_id(id);

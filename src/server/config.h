@@ -53,6 +53,11 @@ struct Config {
   std::string auto_compaction_retention = "0";
   uint64_t watch_progress_notify_interval_ms = 600000;
   uint64_t snapshot_catchup_entries = 5000;
+  // Corruption checks: before serving, compare this member's hash with its peers'
+  // (refuse to start on a mismatch); and, on the leader, every so often (0: never),
+  // raising the CORRUPT alarm on a mismatch.
+  bool initial_corrupt_check = false;
+  uint64_t corrupt_check_time_ms = 0;
 
   // Security
   TransportSecurity client_security;

@@ -16,6 +16,23 @@ uint64_t FirstEightBytes(const std::string& bytes) {
   return id;
 }
 
+struct Count {
+  int voters = 0;
+  int started = 0;
+};
+
+Count CountVoters(const std::vector<serverpb::Member>& members, uint64_t except = 0) {
+  Count count;
+  for (const auto& m : members) {
+    if (m.is_learner() || m.id() == except) continue;
+    ++count.voters;
+    if (!m.name().empty()) ++count.started;
+  }
+  return count;
+}
+
+bool QuorumStarted(int voters, int started) { return started >= voters / 2 + 1; }
+
 }  // namespace
 
 uint64_t ComputeMemberId(std::vector<std::string> peer_urls, const std::string& token,
@@ -93,6 +110,22 @@ uint64_t RemovedMemberId(std::string_view key) {
   uint64_t id = 0;
   for (size_t i = 1; i < 9; ++i) id = (id << 8) | static_cast<unsigned char>(key[i]);
   return id;
+}
+
+bool ReadyToAddVoter(const std::vector<serverpb::Member>& members) {
+  Count count = CountVoters(members);
+  if (count.voters == 1 && count.started == 1) return true;
+  return QuorumStarted(count.voters + 1, count.started);
+}
+
+bool ReadyToRemoveVoter(const std::vector<serverpb::Member>& members, uint64_t id) {
+  Count count = CountVoters(members, id);
+  return QuorumStarted(count.voters, count.started);
+}
+
+bool ReadyToPromote(const std::vector<serverpb::Member>& members) {
+  Count count = CountVoters(members);
+  return QuorumStarted(count.voters + 1, count.started + 1);
 }
 
 }  // namespace etcpp::server

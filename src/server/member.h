@@ -37,6 +37,15 @@ std::string RemovedMemberKey(uint64_t id);
 bool IsRemovedMemberKey(std::string_view key);
 uint64_t RemovedMemberId(std::string_view key);
 
+// etcd's --strict-reconfig-check quorum rules on the members as applied, where a member
+// has started once it has published its name: a change is refused when the started
+// voters would not make a quorum of the voters after it. Adding a second member to a
+// cluster of one is allowed (how a cluster restored from a snapshot grows), and the
+// learner being promoted counts as started.
+bool ReadyToAddVoter(const std::vector<serverpb::Member>& members);
+bool ReadyToRemoveVoter(const std::vector<serverpb::Member>& members, uint64_t id);
+bool ReadyToPromote(const std::vector<serverpb::Member>& members);
+
 // Lower-case hex without leading zeros, as etcd prints ids ("8e9e05c52164694d").
 std::string IdHex(uint64_t id);
 

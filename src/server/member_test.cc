@@ -41,5 +41,36 @@ TEST(Member, MalformedInitialClusterIsRefused) {
   EXPECT_NE(dup.status().message().find("duplicate member id"), std::string::npos);
 }
 
+serverpb::Member Voter(uint64_t id, bool started) {
+  serverpb::Member m;
+  m.set_id(id);
+  if (started) m.set_name("m" + std::to_string(id));
+  return m;
+}
+
+// The cases etcd's --strict-reconfig-check distinguishes (its RaftCluster.IsReadyTo*).
+TEST(Member, StrictReconfigQuorumRules) {
+  std::vector<serverpb::Member> one = {Voter(1, true)};
+  EXPECT_TRUE(ReadyToAddVoter(one)) << "a second member for a cluster of one";
+
+  std::vector<serverpb::Member> two_one_started = {Voter(1, true), Voter(2, false)};
+  EXPECT_FALSE(ReadyToAddVoter(two_one_started)) << "1 started of 3 voters after the add";
+
+  std::vector<serverpb::Member> three = {Voter(1, true), Voter(2, true), Voter(3, true)};
+  EXPECT_TRUE(ReadyToAddVoter(three));
+  EXPECT_TRUE(ReadyToRemoveVoter(three, 3));
+
+  std::vector<serverpb::Member> three_one_started = {Voter(1, true), Voter(2, false), Voter(3, false)};
+  EXPECT_FALSE(ReadyToAddVoter(three_one_started));
+  EXPECT_FALSE(ReadyToRemoveVoter(three_one_started, 1)) << "0 started of the 2 left";
+  EXPECT_TRUE(ReadyToRemoveVoter({Voter(1, true), Voter(2, true), Voter(3, false)}, 3));
+
+  serverpb::Member learner = Voter(4, false);
+  learner.set_is_learner(true);
+  std::vector<serverpb::Member> with_learner = {Voter(1, true), Voter(2, false), learner};
+  EXPECT_TRUE(ReadyToPromote(with_learner)) << "2 of 3 started, counting the learner";
+  EXPECT_FALSE(ReadyToPromote({Voter(1, true), Voter(2, false), Voter(3, false), learner}));
+}
+
 }  // namespace
 }  // namespace etcpp::server

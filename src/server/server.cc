@@ -42,6 +42,8 @@ base::Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const Config& config
     if (ok) s->ApplyLoop();
   });
   base::Status status = bootstrapped.get_future().get();
+  // A new member has nothing to compare yet (as in etcd).
+  if (status.ok() && server->restarted_ && config.initial_corrupt_check) status = server->CheckInitialHashKV();
   if (!status.ok()) {
     server->stopping_ = true;
     server->apply_thread_.join();
@@ -58,6 +60,7 @@ base::Status EtcdServer::Bootstrap() {
   std::string wal_dir = config_.wal_dir.empty() ? (member_dir / "wal").string() : config_.wal_dir;
   std::string snap_dir = (member_dir / "snap").string();
   bool restart = RaftStorage::Exists(wal_dir);
+  restarted_ = restart;
   std::error_code ec;
   fs::create_directories(member_dir, ec);
   if (ec) {
@@ -283,6 +286,7 @@ void EtcdServer::StartThreads() {
   raft_thread_ = std::thread([this] { RaftLoop(); });
   publish_thread_ = std::thread([this] { Publish(); });
   compactor_thread_ = std::thread([this] { Compactor(); });
+  corrupt_checker_thread_ = std::thread([this] { CorruptChecker(); });
 }
 
 EtcdServer::~EtcdServer() { Stop(); }
@@ -297,6 +301,7 @@ void EtcdServer::Stop() {
   }
   compactor_cv_.notify_all();
   if (compactor_thread_.joinable()) compactor_thread_.join();
+  if (corrupt_checker_thread_.joinable()) corrupt_checker_thread_.join();
   if (transport_) transport_->Stop();
   if (raft_thread_.joinable()) raft_thread_.join();
   if (apply_thread_.joinable()) apply_thread_.join();

@@ -207,9 +207,15 @@ class EtcdServer {
   void ReleaseReads();
   // compactor.cc: its own thread.
   void Compactor();
+  // corrupt.cc
+  base::Status CheckInitialHashKV();  // before the raft loop starts, on a restart
+  void CorruptChecker();              // its own thread; checks while this member leads
+  void CheckHashKV();
+  base::Result<etcdserverpb::HashKVResponse> HashKVNow(int64_t revision);  // blocks
   // alarms.cc
   base::Status LoadAlarms();
-  bool NoSpaceAlarmed() const;
+  bool Alarmed(etcdserverpb::AlarmType type) const;
+  bool CorruptAlarmed() const { return Alarmed(etcdserverpb::CORRUPT); }
   base::Status CheckSpace(int64_t cost_bytes);
   etcdserverpb::AlarmResponse ApplyAlarm(const etcdserverpb::AlarmRequest& request);
   void MaybeRaiseNoSpace();
@@ -223,6 +229,8 @@ class EtcdServer {
   // Replaces the backend with the file a leader sent, up to `index` at least.
   void InstallSnapshot(uint64_t index);
   void SyncPeers();
+  // The voters this member has been connected to for etcd's health interval, itself included.
+  int ConnectedVoters(const std::vector<serverpb::Member>& members);
   // Proposes this member's name and client URLs until the cluster has them (etcd's publish).
   void Publish();
   void ProposeConfChange(raftpb::ConfChange change,
@@ -262,6 +270,7 @@ class EtcdServer {
   Metrics metrics_;
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;
+  bool restarted_ = false;  // the data dir held a WAL at start
 
   std::unique_ptr<RaftStorage> raft_storage_;
   std::unique_ptr<raft::RawNode> node_;            // raft loop only
@@ -333,6 +342,8 @@ class EtcdServer {
   std::thread apply_thread_;
   std::thread publish_thread_;
   std::thread compactor_thread_;
+  std::thread corrupt_checker_thread_;
+  // The compactor and the corruption checker wait on these to be woken by Stop().
   std::mutex compactor_mu_;
   std::condition_variable compactor_cv_;
 

@@ -25,6 +25,8 @@ constexpr char kMemberIdKey[] = "etcpp-member-id";
 constexpr size_t kMaxQueuedMessages = 4096;
 constexpr size_t kSnapshotChunkBytes = 1 << 20;
 constexpr auto kProbeInterval = std::chrono::seconds(5);
+// How often a peer without a stream is tried again when nothing needs sending.
+constexpr auto kReconnectInterval = std::chrono::seconds(1);
 
 // gRPC takes deadlines on the system clock only.
 std::chrono::system_clock::time_point Deadline(std::chrono::milliseconds from_now) {
@@ -129,6 +131,10 @@ class Transport::Peer {
     std::lock_guard lock(mu_);
     return urls_;
   }
+  Clock::time_point active_since() {
+    std::lock_guard lock(mu_);
+    return active_since_;
+  }
 
   // A channel for occasional calls (not the stream's), made on first use.
   std::shared_ptr<grpc::Channel> CallChannel() {
@@ -157,7 +163,7 @@ class Transport::Peer {
     std::unique_ptr<peerpb::Peer::Stub> stub;
     std::unique_ptr<grpc::ClientWriter<peerpb::MessageBatch>> writer;
     peerpb::Empty reply;
-    auto next_probe = Clock::now() + kProbeInterval;
+    auto next_probe = Clock::now();  // the first round opens the stream
     while (true) {
       peerpb::MessageBatch batch;
       bool dropped = false;
@@ -173,7 +179,14 @@ class Transport::Peer {
       if (dropped) transport_->handler_.unreachable(id_);
       if (Clock::now() >= next_probe) {
         next_probe = Clock::now() + kProbeInterval;
-        if (stub) Probe(*stub);
+        // The stream is opened before there is anything to say, so that this member
+        // knows which peers it reaches (etcd's reconfiguration checks ask) even when
+        // raft sends them nothing, as between two followers.
+        if (!writer) {
+          if (!Open(&stub, &writer, &reply)) next_probe = Clock::now() + kReconnectInterval;
+        } else {
+          SetActive(Probe(*stub));
+        }
       }
       if (batch.messages_size() == 0) continue;
       if (!writer && !Open(&stub, &writer, &reply)) {
@@ -207,6 +220,7 @@ class Transport::Peer {
       context_ = std::move(context);
       *writer = (*stub)->Stream(context_.get(), reply);
     }
+    SetActive(true);
     base::Log(base::LogLevel::kInfo, "peer stream opened",
               {{"local-member-id", Hex(transport_->member_id_)}, {"remote-peer-id", Hex(id_)},
                {"url", url}});
@@ -221,6 +235,7 @@ class Transport::Peer {
       std::lock_guard lock(mu_);
       context_.reset();
     }
+    SetActive(false);
     base::Log(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ? base::LogLevel::kError
                                                                            : base::LogLevel::kWarn,
               "peer stream closed",
@@ -228,14 +243,27 @@ class Transport::Peer {
                {"error", status.error_message()}});
   }
 
-  void Probe(peerpb::Peer::Stub& stub) {
+  // Whether the peer answered within a second.
+  bool Probe(peerpb::Peer::Stub& stub) {
     auto context = PeerContext(transport_->cluster_id_, transport_->member_id_);
     context->set_deadline(Deadline(std::chrono::seconds(1)));
     peerpb::Empty request, reply;
     auto start = Clock::now();
-    if (stub.Ping(context.get(), request, &reply).ok() && transport_->handler_.round_trip) {
+    if (!stub.Ping(context.get(), request, &reply).ok()) return false;
+    if (transport_->handler_.round_trip) {
       transport_->handler_.round_trip(id_, std::chrono::duration<double>(Clock::now() - start).count());
     }
+    return true;
+  }
+
+  void SetActive(bool up) {
+    {
+      std::lock_guard lock(mu_);
+      if (up == (active_since_ != Clock::time_point())) return;
+      active_since_ = up ? Clock::now() : Clock::time_point();
+    }
+    base::Log(up ? base::LogLevel::kInfo : base::LogLevel::kWarn, up ? "peer became active" : "peer became inactive",
+              {{"local-member-id", Hex(transport_->member_id_)}, {"peer-id", Hex(id_)}});
   }
 
   void Backoff() {
@@ -255,6 +283,7 @@ class Transport::Peer {
   bool stop_ = false;                             // guarded by mu_
   std::unique_ptr<grpc::ClientContext> context_;  // guarded by mu_
   std::shared_ptr<grpc::Channel> call_channel_;   // guarded by mu_
+  Clock::time_point active_since_;                // guarded by mu_; zero while down
   std::thread thread_;
 };
 
@@ -342,6 +371,12 @@ class Transport::Service final : public peerpb::Peer::Service {
 
   grpc::Status Ping(grpc::ServerContext* context, const peerpb::Empty*, peerpb::Empty*) override {
     return Check(context);
+  }
+
+  grpc::Status HashKV(grpc::ServerContext* context, const etcdserverpb::HashKVRequest* request,
+                      etcdserverpb::HashKVResponse* reply) override {
+    if (auto refused = Check(context); !refused.ok()) return refused;
+    return Answer(transport_->handler_.hash_kv(request->revision()), reply);
   }
 
  private:
@@ -542,6 +577,38 @@ void Transport::ForwardLeaseTimeToLive(
   Forward(to, request, std::move(done), [](auto* async, auto* context, auto* req, auto* resp, auto callback) {
     async->LeaseTimeToLive(context, req, resp, std::move(callback));
   });
+}
+
+std::vector<std::pair<uint64_t, base::Result<etcdserverpb::HashKVResponse>>> Transport::PeerHashKVs(
+    int64_t revision, std::chrono::milliseconds timeout) {
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, peer] : peers_) ids.push_back(id);
+  }
+  std::vector<std::pair<uint64_t, base::Result<etcdserverpb::HashKVResponse>>> answers;
+  for (uint64_t id : ids) {
+    auto channel = PeerChannel(id);
+    if (!channel) continue;  // removed meanwhile
+    auto context = PeerContext(cluster_id_, member_id_);
+    context->set_deadline(Deadline(timeout));
+    etcdserverpb::HashKVRequest request;
+    request.set_revision(revision);
+    etcdserverpb::HashKVResponse reply;
+    grpc::Status status = peerpb::Peer::NewStub(channel)->HashKV(context.get(), request, &reply);
+    if (status.ok()) {
+      answers.emplace_back(id, std::move(reply));
+    } else {
+      answers.emplace_back(id, base::Status(base::Code::kUnavailable, status.error_message()));
+    }
+  }
+  return answers;
+}
+
+Clock::time_point Transport::ActiveSince(uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = peers_.find(id);
+  return it == peers_.end() ? Clock::time_point() : it->second->active_since();
 }
 
 base::Result<peerpb::LearnerReadyResponse> Transport::AskLearnerReady(uint64_t to, uint64_t learner) {

@@ -16,6 +16,7 @@
 // transport threads (gRPC's and the senders') and must not block for long.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -51,6 +52,8 @@ struct Handler {
       lease_keep_alive;
   std::function<base::Result<etcdserverpb::LeaseTimeToLiveResponse>(const etcdserverpb::LeaseTimeToLiveRequest&)>
       lease_time_to_live;
+  // This member's hash of its keys up to `revision` (blocking; for a peer's corruption check).
+  std::function<base::Result<etcdserverpb::HashKVResponse>(int64_t revision)> hash_kv;
   // A probe's round trip to peer `id` (etcd_network_peer_round_trip_time_seconds).
   std::function<void(uint64_t id, double seconds)> round_trip;
 };
@@ -81,6 +84,15 @@ class Transport {
                              std::function<void(base::Result<etcdserverpb::LeaseKeepAliveResponse>)> done);
   void ForwardLeaseTimeToLive(uint64_t to, const etcdserverpb::LeaseTimeToLiveRequest& request,
                               std::function<void(base::Result<etcdserverpb::LeaseTimeToLiveResponse>)> done);
+
+  // Asks every peer for its hash of the keys up to `revision`, one after the other, each
+  // within `timeout`; a peer's error (unreachable, behind, compacted) comes back as such.
+  std::vector<std::pair<uint64_t, base::Result<etcdserverpb::HashKVResponse>>> PeerHashKVs(
+      int64_t revision, std::chrono::milliseconds timeout);
+
+  // Since when this member's stream to peer `id` has been up, on the steady clock; the
+  // epoch (zero) while it is down or was never up. etcd's reconfiguration checks ask it.
+  std::chrono::steady_clock::time_point ActiveSince(uint64_t id);
 
   // Closes every stream and joins the threads; later sends are dropped.
   void Stop();

@@ -12,6 +12,8 @@
 #include <set>
 #include <thread>
 
+#include "mvccpb/kv.pb.h"
+#include "storage/backend/backend.h"
 #include "tests/e2e/harness.h"
 
 namespace etcpp::e2e {
@@ -76,6 +78,18 @@ class Cluster {
     return Run(argv, "", {{"ETCDCTL_API", "3"}}, 60);
   }
 
+  // A membership change, retried while the member asked has not yet been connected to
+  // every voter for etcd's health interval (--strict-reconfig-check; 5 s after start).
+  CommandResult Reconfigure(const std::vector<std::string>& args, const std::string& endpoints = "") {
+    auto deadline = Clock::now() + std::chrono::seconds(30);
+    CommandResult result = Ctl(args, endpoints);
+    while (result.err.find("etcdserver: unhealthy cluster") != std::string::npos && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      result = Ctl(args, endpoints);
+    }
+    return result;
+  }
+
   // The running member that says it leads, waiting up to `seconds` for one.
   Member* Leader(int seconds = 20) {
     auto deadline = Clock::now() + std::chrono::seconds(seconds);
@@ -124,11 +138,22 @@ class Cluster {
     return std::regex_search(list.out, match, line) ? match[1].str() : "";
   }
 
+  // Waits until `observer` logged that its stream to `peer` went down.
+  bool SeesInactive(Member& observer, const std::string& peer_id, int seconds = 30) {
+    auto deadline = Clock::now() + std::chrono::seconds(seconds);
+    std::regex line("peer became inactive[^\\n]*\"peer-id\":\"" + peer_id + "\"");
+    while (Clock::now() < deadline) {
+      if (std::regex_search(observer.server->Log(), line)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
   std::vector<Member> members_;
+  std::vector<std::string> extra_;  // flags of every member (re)started from now on
 
  private:
   TempDir dir_;
-  std::vector<std::string> extra_;
 };
 
 int Count(const std::string& out, const std::string& what) {
@@ -252,7 +277,7 @@ TEST(ClusterE2E, LearnerJoinsIsPromotedAndAMemberIsRemoved) {
   fourth.client_port = FreePort();
   TempDir dir;
   fourth.data_dir = dir.path() + "/m4";
-  auto add = cluster.Ctl({"member", "add", "m4", "--peer-urls=" + fourth.peer_url(), "--learner"});
+  auto add = cluster.Reconfigure({"member", "add", "m4", "--peer-urls=" + fourth.peer_url(), "--learner"});
   ASSERT_EQ(add.exit_code, 0) << add.err;
   EXPECT_NE(add.out.find("Member "), std::string::npos) << add.out;
   EXPECT_NE(add.out.find("ETCD_INITIAL_CLUSTER_STATE=\"existing\""), std::string::npos) << add.out;
@@ -293,9 +318,9 @@ TEST(ClusterE2E, LearnerJoinsIsPromotedAndAMemberIsRemoved) {
   // Removing m1: it stops by itself; the other three carry on.
   Member& first = cluster.members_[0];
   std::string first_id = cluster.MemberId(first);
-  auto remove = cluster.Ctl({"member", "remove", first_id}, leader->endpoint() == first.endpoint()
-                                                                 ? cluster.members_[1].endpoint()
-                                                                 : leader->endpoint());
+  auto remove = cluster.Reconfigure({"member", "remove", first_id},
+                                    leader->endpoint() == first.endpoint() ? cluster.members_[1].endpoint()
+                                                                           : leader->endpoint());
   ASSERT_EQ(remove.exit_code, 0) << remove.err;
   auto deadline = Clock::now() + std::chrono::seconds(20);
   while (first.server->Running() && Clock::now() < deadline) {
@@ -402,6 +427,129 @@ TEST(ClusterE2E, AMemberOfAnotherClusterIsRefused) {
   ASSERT_EQ(cluster.Ctl({"put", "ours", "only"}).exit_code, 0);
   auto members = cluster.Ctl({"member", "list"});
   EXPECT_EQ(Count(members.out, ", started, "), 3) << members.out;
+}
+
+// --strict-reconfig-check (on by default, as in etcd): a change that could cost the
+// cluster its quorum is refused.
+TEST(ClusterE2E, StrictReconfigCheckRefusesChangesThatRiskTheQuorum) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  Member& m1 = cluster.members_[0];
+  Member& m3 = cluster.members_[2];
+  std::string m2_id = cluster.MemberId(cluster.members_[1]);
+  std::string m3_id = cluster.MemberId(m3);
+  ASSERT_FALSE(m3_id.empty());
+  m3.server->Stop(SIGKILL);
+  ASSERT_TRUE(cluster.SeesInactive(m1, m3_id)) << m1.server->Log();
+
+  // m1 is not connected to every voter: no member may be added, not even a learner.
+  std::string nowhere = "--peer-urls=http://127.0.0.1:" + std::to_string(FreePort());
+  for (auto learner : {false, true}) {
+    std::vector<std::string> args = {"member", "add", "m4", nowhere};
+    if (learner) args.push_back("--learner");
+    auto add = cluster.Ctl(args, m1.endpoint());
+    EXPECT_NE(add.exit_code, 0);
+    EXPECT_NE(add.err.find("etcdserver: unhealthy cluster"), std::string::npos) << add.err;
+  }
+  // Removing a running voter would leave m1 alone with a dead member.
+  auto remove_live = cluster.Ctl({"member", "remove", m2_id}, m1.endpoint());
+  EXPECT_NE(remove_live.err.find("etcdserver: unhealthy cluster"), std::string::npos) << remove_live.err;
+  // Removing the dead one is safe.
+  auto remove_dead = cluster.Ctl({"member", "remove", m3_id}, m1.endpoint());
+  ASSERT_EQ(remove_dead.exit_code, 0) << remove_dead.err;
+  EXPECT_NE(remove_dead.out.find(" removed from cluster "), std::string::npos) << remove_dead.out;
+  auto put = cluster.Ctl({"put", "still", "serving"}, m1.endpoint());
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(Count(cluster.Ctl({"member", "list"}, m1.endpoint()).out, ", started, "), 2);
+}
+
+TEST(ClusterE2E, StrictReconfigCheckRefusesChangesWithTooFewStartedMembers) {
+  // Without the check, two members that never start are added: 3 of 5 voters run.
+  Cluster cluster(3, {"--strict-reconfig-check=false"});
+  ASSERT_NE(cluster.Leader(), nullptr);
+  for (const char* name : {"m4", "m5"}) {
+    auto add = cluster.Reconfigure({"member", "add", name, "--peer-urls=http://127.0.0.1:" + std::to_string(FreePort())});
+    ASSERT_EQ(add.exit_code, 0) << add.err;
+  }
+  // m1 comes back with the check on (etcd's default).
+  Member& m1 = cluster.members_[0];
+  ASSERT_EQ(m1.server->Stop(SIGINT), 0);
+  cluster.extra_ = {};
+  cluster.Start(m1, "new");
+  ASSERT_TRUE(m1.server->WaitHealthy(30)) << m1.server->Log();
+  auto add = cluster.Ctl({"member", "add", "m6", "--peer-urls=http://127.0.0.1:" + std::to_string(FreePort())},
+                         m1.endpoint());
+  EXPECT_NE(add.err.find("etcdserver: re-configuration failed due to not enough started members"),
+            std::string::npos)
+      << add.err;
+  auto remove = cluster.Ctl({"member", "remove", cluster.MemberId(cluster.members_[1])}, m1.endpoint());
+  EXPECT_NE(remove.err.find("etcdserver: re-configuration failed due to not enough started members"),
+            std::string::npos)
+      << remove.err;
+  EXPECT_EQ(Count(cluster.Ctl({"member", "list"}, m1.endpoint()).out, ", unstarted, "), 2);
+}
+
+// Changes the value in the newest record of a stopped member's backend behind etcpp's
+// back, as a bad disk or a bug might: the record still parses, only its bytes differ.
+void CorruptNewestRecord(const std::string& data_dir) {
+  backend::Config config;
+  config.dir = data_dir + "/member/backend";
+  auto backend = backend::Backend::Open(config);
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  std::string key, value;
+  auto scanned = (*backend)->ForEachForWrite(backend::Bucket::kKey, "", "", [&](std::string_view k, std::string_view v) {
+    key = k;
+    value = v;
+    return true;
+  });
+  ASSERT_TRUE(scanned.ok() && !key.empty());
+  mvccpb::KeyValue kv;
+  ASSERT_TRUE(kv.ParseFromString(value));
+  kv.set_value(kv.value() + " (corrupted)");
+  ASSERT_TRUE((*backend)->Put(backend::Bucket::kKey, key, kv.SerializeAsString()).ok());
+  ASSERT_TRUE((*backend)->Commit().ok());
+}
+
+TEST(ClusterE2E, CorruptionIsRefusedAtStartAndAlarmedByTheLeader) {
+  const std::vector<std::string> periodic = {"--experimental-corrupt-check-time", "1s"};
+  Cluster cluster(3, periodic);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(cluster.Ctl({"put", "c" + std::to_string(i), "v"}).exit_code, 0);
+  Member& m3 = cluster.members_[2];
+  ASSERT_TRUE(cluster.Converges(m3, "c9", "v"));
+  // A healthy cluster raises nothing.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(cluster.Ctl({"alarm", "list"}).out, "");
+  ASSERT_EQ(m3.server->Stop(SIGINT), 0);
+  CorruptNewestRecord(m3.data_dir);
+
+  // With the initial check, the corrupted member refuses to start.
+  cluster.extra_ = periodic;
+  cluster.extra_.push_back("--experimental-initial-corrupt-check");
+  cluster.Start(m3, "new");
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (m3.server->Running() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_FALSE(m3.server->Running()) << m3.server->Log();
+  EXPECT_NE(m3.server->Stop(SIGKILL), 0);
+  EXPECT_NE(m3.server->Log().find("found data inconsistency with peers"), std::string::npos) << m3.server->Log();
+
+  // Without it, it starts; the leader's periodic check raises CORRUPT and writes stop.
+  cluster.extra_ = periodic;
+  cluster.Start(m3, "new");
+  ASSERT_TRUE(m3.server->WaitHealthy(30)) << m3.server->Log();
+  CommandResult alarms;
+  deadline = Clock::now() + std::chrono::seconds(30);
+  while (alarms.out.find("alarm:CORRUPT") == std::string::npos && Clock::now() < deadline) {
+    alarms = cluster.Ctl({"alarm", "list"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  // Raised for member 0, as etcd 3.4 does; etcdctl leaves the zero id out.
+  EXPECT_EQ(alarms.out, "alarm:CORRUPT \n");
+  auto put = cluster.Ctl({"put", "after", "corruption"});
+  EXPECT_NE(put.exit_code, 0);
+  EXPECT_NE(put.err.find("etcdserver: corrupt cluster"), std::string::npos) << put.err;
+  auto get = cluster.Ctl({"get", "c0", "--print-value-only"});
+  EXPECT_EQ(get.out, "v\n") << get.err << "reads still pass";
 }
 
 }  // namespace

@@ -75,20 +75,15 @@ int Serve(const etcpp::server::Config& config) {
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
 
   std::vector<std::unique_ptr<etcpp::api::ClientListener>> listeners;
-  // The peer port: other members' gRPC streams. Anything else that connects gets an
-  // HTTP error (or, for bytes that are not HTTP, a closed connection and a log line).
+  // The peer port: other members' gRPC streams, and etcd's peer HTTP endpoints (bytes
+  // that are not HTTP get a closed connection and a log line).
   grpc::ServerBuilder peer_builder;
   peer_builder.SetMaxReceiveMessageSize(-1);
   peer_builder.RegisterService((*server)->peer_service());
   std::unique_ptr<grpc::Server> peer_server = peer_builder.BuildAndStart();
-  auto not_found = [](const etcpp::api::HttpRequest& request) {
-    etcpp::api::HttpResponse response{boost::beast::http::status::not_found, request.version()};
-    response.set(boost::beast::http::field::content_type, "text/plain; charset=utf-8");
-    response.body() = "404 page not found\n";
-    return response;
-  };
   for (const auto& url : config.listen_peer_urls) {
-    auto listener = etcpp::api::ClientListener::Start(url, peer_server.get(), not_found);
+    auto listener =
+        etcpp::api::ClientListener::Start(url, peer_server.get(), etcpp::api::MakePeerHttp(server->get()));
     if (!listener.ok()) {
       Log(LogLevel::kFatal, "failed to listen", {{"address", url}, {"error", listener.status().message()}});
       (*server)->Stop();

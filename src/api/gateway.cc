@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <future>
 #include <map>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
+#include "server/member.h"
 #include "v3electionpb/v3election.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
 #include "server/convert.h"
@@ -46,6 +48,23 @@ HttpResponse Json(const HttpRequest& request, http::status status, std::string b
   HttpResponse response{status, request.version()};
   response.set(http::field::content_type, "application/json");
   response.body() = std::move(body);
+  return response;
+}
+
+HttpResponse Version(const HttpRequest& request) {
+  nlohmann::ordered_json body = {{"etcdserver", server::kEtcdVersion},
+                                 {"etcdcluster", server::kEtcdClusterVersion}};
+  return Json(request, http::status::ok, body.dump());
+}
+
+// Go's http.Error, headers in its order; `allow` for a 405.
+HttpResponse PlainText(const HttpRequest& request, http::status status, std::string body,
+                       const char* allow = nullptr) {
+  HttpResponse response{status, request.version()};
+  if (allow) response.set(http::field::allow, allow);
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.body() = std::move(body) + "\n";
   return response;
 }
 
@@ -240,16 +259,39 @@ HttpHandler MakeGateway(server::EtcdServer* server, std::shared_ptr<grpc::Channe
         return response;
       }
       if (target == "/readyz") return Probe(request, server->leader() != 0);
-      if (target == "/version") {
-        nlohmann::json body = {{"etcdserver", server::kEtcdVersion},
-                               {"etcdcluster", server::kEtcdClusterVersion}};
-        return Json(request, http::status::ok, body.dump());
-      }
+      if (target == "/version") return Version(request);
     }
     if (request.method() == http::verb::post) {
       if (auto it = routes->find(target); it != routes->end()) return it->second(request);
     }
     return Error(request, grpc::Status(grpc::StatusCode::NOT_FOUND, "Not Found"));
+  };
+}
+
+HttpHandler MakePeerHttp(server::EtcdServer* server) {
+  return [server](const HttpRequest& request) -> HttpResponse {
+    std::string target(request.target());
+    if (target == "/members") {
+      if (request.method() != http::verb::get) {
+        return PlainText(request, http::status::method_not_allowed, "Method Not Allowed", "GET");
+      }
+      auto members = server->Members();
+      std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.id() < b.id(); });
+      // etcd's membership JSON: the id as a number; empty fields left out.
+      nlohmann::ordered_json body = nlohmann::ordered_json::array();
+      for (const auto& m : members) {
+        nlohmann::ordered_json member = {{"id", m.id()}, {"peerURLs", std::vector<std::string>(m.peer_urls().begin(), m.peer_urls().end())}};
+        if (m.is_learner()) member["isLearner"] = true;
+        if (!m.name().empty()) member["name"] = m.name();
+        if (m.client_urls_size() > 0) member["clientURLs"] = std::vector<std::string>(m.client_urls().begin(), m.client_urls().end());
+        body.push_back(std::move(member));
+      }
+      HttpResponse response = Json(request, http::status::ok, body.dump() + "\n");
+      response.set("X-Etcd-Cluster-Id", server::IdHex(server->Header().cluster_id()));
+      return response;
+    }
+    if (target == "/version" && request.method() == http::verb::get) return Version(request);
+    return PlainText(request, http::status::not_found, "404 page not found");
   };
 }
 

@@ -21,5 +21,9 @@ HttpHandler MakeGateway(server::EtcdServer* server, std::shared_ptr<grpc::Channe
 // The streamed routes: POST /v3/watch takes one WatchRequest (JSON) and answers a
 // stream of {"result": WatchResponse} objects, one per line, as grpc-gateway does.
 HttpStreamHandler MakeStreamingGateway(server::EtcdServer* server);
+// The HTTP side of the peer port, as etcd's: GET /members (the cluster's members as JSON,
+// for tools that ask a peer URL) and GET /version; 404 for the rest (raft itself travels
+// over gRPC here, so etcd's /raft and /leases are not served).
+HttpHandler MakePeerHttp(server::EtcdServer* server);
 
 }  // namespace etcpp::api

@@ -5,6 +5,7 @@
 
 #include <regex>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -207,9 +208,43 @@ TEST(Gateway, JsonCallsHealthVersionAndMalformedBodies) {
   EXPECT_EQ(empty_key.substr(empty_key.size() - 3), "400");
   EXPECT_EQ(e2e::Run({"curl", "-s", server.url() + "/health"}).out, R"({"health":"true","reason":""})");
   EXPECT_EQ(e2e::Run({"curl", "-s", server.url() + "/version"}).out,
-            R"({"etcdcluster":"3.5.0","etcdserver":"3.5.0"})");
+            R"({"etcdserver":"3.5.0","etcdcluster":"3.5.0"})");
   EXPECT_NE(server.Etcdctl({"get", "foo"}).out.find("bar"), std::string::npos)
       << "gRPC still served on the same port";
+}
+
+// The peer port's HTTP side answers as etcd's does: GET /members lists the cluster
+// (tools ask a peer URL for it), other methods and paths are refused the same way.
+TEST(Gateway, PeerPortMembersAndVersionAsEtcd) {
+  TempDir dir;
+  int peer_port = FreePort();
+  int client_port = FreePort();  // listed in /members too
+  std::string peer = "http://127.0.0.1:" + std::to_string(peer_port);
+  auto session = [&] {
+    std::string out;
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/members"}, {"POST", "/members"}, {"GET", "/nothing"}}) {
+      auto got = e2e::Run({"curl", "-s", "-i", "-X", method, peer + path});
+      std::string text = got.out;
+      text.erase(std::remove(text.begin(), text.end(), '\r'), text.end());
+      // Everything but the Date header etcd adds (its value differs anyway).
+      text = std::regex_replace(text, std::regex("Date: [^\n]*\n"), "");
+      out += method + " " + path + "\n" + text + "\n";
+    }
+    return out;
+  };
+  std::string etcd_out, etcpp_out;
+  {
+    Server etcd(Server::Kind::kEtcd, dir.path() + "/etcd", {}, peer_port, "default", client_port);
+    ASSERT_TRUE(etcd.Healthy()) << etcd.Log();
+    etcd_out = session();
+  }
+  Server etcpp(Server::Kind::kEtcpp, dir.path() + "/etcpp", {}, peer_port, "default", client_port);
+  ASSERT_TRUE(etcpp.Healthy()) << etcpp.Log();
+  etcpp_out = session();
+  EXPECT_EQ(etcpp_out, etcd_out);
+  EXPECT_NE(etcpp_out.find(R"("peerURLs":[")" + peer + R"("],"name":"default")"), std::string::npos) << etcpp_out;
+  EXPECT_EQ(e2e::Run({"curl", "-s", peer + "/version"}).out, R"({"etcdserver":"3.5.0","etcdcluster":"3.5.0"})");
 }
 
 // etcd's metric names, so dashboards made for etcd work.

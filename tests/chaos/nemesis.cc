@@ -161,7 +161,7 @@ class Nemesis {
 
   // The one window where a member acknowledging entries before they are durable loses
   // committed writes (ETCPP_PLANT=ack-before-fsync). With the third member cut off, the
-  // leader commits on one follower's acknowledgement alone; that follower stalls 50 ms
+  // leader commits on one follower's acknowledgement alone; that follower stalls 200 ms
   // just before its WAL save (long enough for anything it queued to reach the leader)
   // and crashes without having written; the leader is killed before anyone else has the
   // entries. Then the follower and the third member elect a leader without them, and
@@ -177,7 +177,7 @@ class Nemesis {
     int other = 3 - leader - follower;
     LinkFault cut{.mode = LinkMode::kCut};
     for (int j : {leader, follower}) cluster_.proxies()->Set(other, j, cut), cluster_.proxies()->Set(j, other, cut);
-    std::string armed = "wal-before-fsync=crash+50ms@" + std::to_string(Uniform(random_, 3, 30));
+    std::string armed = "wal-before-fsync=crash+200ms@" + std::to_string(Uniform(random_, 3, 30));
     Note("lose-unsynced: member " + std::to_string(other) + " cut off, follower " + std::to_string(follower) +
          " restarted with " + armed);
     cluster_.Kill({follower});

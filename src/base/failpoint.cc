@@ -6,10 +6,12 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace etcpp::base {
 
@@ -27,6 +29,12 @@ FailpointAction ParseFailpoint(std::string_view spec, std::string_view name) {
       auto [ptr, error] = std::from_chars(count.data(), count.data() + count.size(), out.from_hit);
       if (error != std::errc() || ptr != count.data() + count.size() || out.from_hit == 0) return {};
       action = action.substr(0, at);
+    }
+    if (action.starts_with("crash+") && action.ends_with("ms")) {
+      std::string_view ms = action.substr(6, action.size() - 8);
+      auto [ptr, error] = std::from_chars(ms.data(), ms.data() + ms.size(), out.crash_delay_ms);
+      if (error != std::errc() || ptr != ms.data() + ms.size()) return {};
+      action = "crash";
     }
     if (action == "crash") out.kind = FailpointAction::Kind::kCrash;
     else if (action == "error") out.kind = FailpointAction::Kind::kError;
@@ -60,7 +68,10 @@ bool HitFailpoint(const char* name) {
   // Written with write(2): the log may be buffered, and a crash must still be explained.
   std::string line = std::string("failpoint ") + name + " hit\n";
   (void)!::write(STDERR_FILENO, line.data(), line.size());
-  if (point->action.kind == FailpointAction::Kind::kCrash) ::raise(SIGKILL);
+  if (point->action.kind == FailpointAction::Kind::kCrash) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(point->action.crash_delay_ms));
+    ::raise(SIGKILL);
+  }
   errno = EIO;
   return true;
 }

@@ -8,8 +8,11 @@
 // nothing and `false`, so release builds carry no trace). Activated by the environment:
 //   ETCPP_FAILPOINTS="wal-before-fsync=crash@100;wal-fdatasync=error"
 // `crash` kills the process with SIGKILL (as kill -9 would: nothing is flushed);
-// `error` makes the failpoint answer true, with errno set to EIO; `@N` arms it from the
-// N-th time it is reached (default: the first). Thread-safe.
+// `crash+50ms` holds the thread that reached the point for 50 ms first, while the
+// process's other threads run on (messages already queued leave, as they would while a
+// slow fsync is under way when the power is cut); `error` makes the failpoint answer
+// true, with errno set to EIO; `@N` arms it from the N-th time it is reached (default:
+// the first). Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +25,7 @@ struct FailpointAction {
   enum class Kind { kNone, kCrash, kError };
   Kind kind = Kind::kNone;
   uint64_t from_hit = 1;
+  uint64_t crash_delay_ms = 0;
 };
 
 // The action `spec` (the environment variable's value) gives `name`: kNone when the

@@ -183,7 +183,9 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   if (!after_save.empty()) transport_->Send(std::move(after_save));  // planted bug (CMake ETCPP_PLANT)
 #endif
   auto save_start = std::chrono::steady_clock::now();
-  ETCPP_FAILPOINT(ready.snapshot ? "raft-before-save-snapshot" : "wal-before-fsync");
+  // The WAL points count only saves of entries: those are what an acknowledgement promises.
+  if (ready.snapshot) ETCPP_FAILPOINT("raft-before-save-snapshot");
+  else if (!ready.entries.empty()) ETCPP_FAILPOINT("wal-before-fsync");
   base::Status saved = raft_storage_->Save(ready.hard_state ? &*ready.hard_state : nullptr,
                                            ready.entries,
                                            ready.snapshot ? &*ready.snapshot : nullptr);
@@ -194,7 +196,8 @@ void EtcdServer::HandleReady(raft::Ready ready) {
   // Raft's promises (votes, acknowledgements) rest on this write; after a failed sync
   // nothing may be acknowledged, so the member stops rather than carry on.
   ETCPP_ASSERT_MSG(saved.ok(), saved.ToString().c_str());
-  ETCPP_FAILPOINT(ready.snapshot ? "raft-after-save-snapshot" : "wal-after-fsync");
+  if (ready.snapshot) ETCPP_FAILPOINT("raft-after-save-snapshot");
+  else if (!ready.entries.empty()) ETCPP_FAILPOINT("wal-after-fsync");
   if (!after_save.empty()) transport_->Send(std::move(after_save));
   if (ready.snapshot) {
     // The leader's backend file, received with the snapshot, replaces ours in log order.

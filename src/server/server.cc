@@ -263,7 +263,10 @@ base::Status EtcdServer::CreateRaftNode() {
       static_cast<int>(config_.election_timeout_ms / config_.heartbeat_interval_ms);
   raft_config.heartbeat_ticks = 1;
   raft_config.storage = raft_storage_->memory();
-  raft_config.applied = applied;
+  // raft.applied is left at the snapshot: raft hands out again the committed entries the
+  // backend already holds, so the apply loop can replay their membership changes into
+  // raft's configuration (a member added or removed since the last snapshot would
+  // otherwise be forgotten on restart and the new member never heard from again).
   raft_config.pre_vote = config_.pre_vote;
   raft_config.check_quorum = true;
   raft_config.random_seed =

@@ -3,7 +3,9 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -76,10 +78,7 @@ std::vector<std::string> Cluster::Argv(int member) const {
     return argv;
   }
   std::string cluster;
-  for (int j = 0; j < size(); ++j) {
-    cluster += (j ? "," : "") + members_[j].name + "=http://" + HostName(j) + ":" +
-               std::to_string(members_[j].peer_port);
-  }
+  for (int j = 0; j < size(); ++j) cluster += (j ? "," : "") + members_[j].name + "=" + PeerUrl(j);
   std::vector<std::string> argv = {
       "unshare", "-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
       dir_ + "/hosts-" + m.name,
@@ -89,12 +88,16 @@ std::vector<std::string> Cluster::Argv(int member) const {
       "--listen-client-urls", client,
       "--advertise-client-urls", client,
       "--listen-peer-urls", "http://" + PeerIp(member, member) + ":" + std::to_string(m.peer_port),
-      "--initial-advertise-peer-urls", "http://" + HostName(member) + ":" + std::to_string(m.peer_port),
+      "--initial-advertise-peer-urls", PeerUrl(member),
       "--initial-cluster", cluster,
       "--initial-cluster-token", "etcpp-chaos",
-      "--initial-cluster-state", "new"};
+      "--initial-cluster-state", m.joined ? "existing" : "new"};
   if (kind_ == e2e::Server::Kind::kEtcd) argv.insert(argv.end(), log_flags.begin(), log_flags.end());
   return argv;
+}
+
+std::string Cluster::PeerUrl(int member) const {
+  return "http://" + HostName(member) + ":" + std::to_string(members_[member].peer_port);
 }
 
 bool Cluster::Launch(int member, const std::string& failpoints) {
@@ -147,6 +150,67 @@ void Cluster::Resume(int member) { members_[member].server->Resume(); }
 
 void Cluster::ResumeAll() {
   for (int i = 0; i < size(); ++i) Resume(i);
+}
+
+namespace {
+
+// Runs `step` against each member but `except` in turn, every 200 ms, until one
+// succeeds or `seconds` pass (a member may be restarting or electing).
+bool Retry(const std::vector<std::string>& endpoints, int except, int seconds,
+           const std::function<grpc::Status(etcdserverpb::Cluster::Stub&, grpc::ClientContext&)>& step,
+           std::string& last_error) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (size_t j = 0; j < endpoints.size(); ++j) {
+      if (static_cast<int>(j) == except) continue;
+      auto stub = etcdserverpb::Cluster::NewStub(grpc::CreateChannel(endpoints[j], grpc::InsecureChannelCredentials()));
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      grpc::Status status = step(*stub, context);
+      if (status.ok()) return true;
+      last_error = status.error_message();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Cluster::Replace(int member, std::string& failure) {
+  Member& m = members_[member];
+  bool removed = Retry(Endpoints(), member, 20, [&](etcdserverpb::Cluster::Stub& stub, grpc::ClientContext& context) {
+    etcdserverpb::MemberListResponse list;
+    grpc::Status status = stub.MemberList(&context, etcdserverpb::MemberListRequest(), &list);
+    if (!status.ok()) return status;
+    for (const auto& listed : list.members()) {
+      if (listed.peerurls_size() == 0 || listed.peerurls(0) != PeerUrl(member)) continue;
+      grpc::ClientContext remove_context;
+      remove_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      etcdserverpb::MemberRemoveRequest request;
+      request.set_id(listed.id());
+      etcdserverpb::MemberRemoveResponse response;
+      return stub.MemberRemove(&remove_context, request, &response);
+    }
+    return grpc::Status::OK;  // already removed (an earlier try's answer was lost)
+  }, failure);
+  if (!removed) return failure = "remove: " + failure, false;
+  Kill({member});
+  std::error_code error;
+  std::filesystem::remove_all(m.data_dir, error);
+  // A retried add whose first answer was lost finds its peer URL taken: that is success.
+  bool added = Retry(Endpoints(), member, 20, [&](etcdserverpb::Cluster::Stub& stub, grpc::ClientContext& context) {
+    etcdserverpb::MemberAddRequest request;
+    request.add_peerurls(PeerUrl(member));
+    etcdserverpb::MemberAddResponse response;
+    grpc::Status status = stub.MemberAdd(&context, request, &response);
+    if (status.error_message().find("Peer URLs already exists") != std::string::npos) return grpc::Status::OK;
+    return status;
+  }, failure);
+  if (!added) return failure = "add: " + failure, false;
+  m.joined = true;
+  if (!Launch(member, "")) return failure = "the new member did not become healthy", false;
+  return true;
 }
 
 int Cluster::Leader() {

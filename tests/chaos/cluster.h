@@ -42,6 +42,11 @@ class Cluster {
   void Kill(const std::vector<int>& members);
   // With `failpoints`, the members run with ETCPP_FAILPOINTS set to it (failpoint.h).
   bool Restart(const std::vector<int>& members, const std::string& failpoints = "");
+  // A membership change: `member` is removed from the cluster (asked of the others),
+  // killed, its data dir wiped, added back (under a new member ID) and started empty
+  // with --initial-cluster-state existing, to catch up from the leader. False, with
+  // `failure` set, if a step did not succeed within its time.
+  bool Replace(int member, std::string& failure);
   // Whether the member's process ended on its own (a crash at a failpoint).
   bool Exited(int member) { return !members_[member].server->Running(); }
   void Pause(int member);
@@ -61,10 +66,12 @@ class Cluster {
     std::string data_dir;
     int peer_port = 0;
     int client_port = 0;
+    bool joined = false;  // added by Replace: started with --initial-cluster-state existing
     std::unique_ptr<e2e::Server> server;
   };
   bool Launch(int member, const std::string& failpoints);
   std::vector<std::string> Argv(int member) const;
+  std::string PeerUrl(int member) const;
   // Appends the log of the process that just ended to the member's accumulated log.
   void SaveLog(int member);
   std::string SavedLogPath(int member) const;

@@ -35,10 +35,12 @@ class Nemesis {
 
   NemesisReport Run() {
     std::vector<std::string> kinds = {"kill-leader", "kill-follower", "kill-majority", "pause",
-                                      "partition-halves", "isolate-leader", "bridge", "loss", "delay"};
+                                      "partition-halves", "isolate-leader", "bridge", "loss", "delay",
+                                      "replace-member"};
     if (cluster_.size() == 1) kinds = {"kill", "pause"};
     if (!options_.failpoints.empty()) kinds.push_back("failpoint");
-    if (!options_.failpoints.empty() && cluster_.size() == 3) kinds.push_back("lose-unsynced");
+    // Twice a cycle: the only fault that can show a member acknowledging before its fsync.
+    if (!options_.failpoints.empty() && cluster_.size() == 3) kinds.insert(kinds.end(), 2, "lose-unsynced");
     std::vector<std::string> cycle;
     while (true) {
       Sleep(Uniform(random_, options_.interval_ms_min, options_.interval_ms_max), stop_);
@@ -85,6 +87,16 @@ class Nemesis {
       std::vector<int> members = Shuffled();
       members.resize(cluster_.size() / 2 + 1);
       Kill(members, Uniform(random_, 200, 1500));
+    } else if (kind == "replace-member") {
+      int leader = LeaderOrAny();
+      int member = leader;
+      while (member == leader) member = Any();
+      Note("replace member " + std::to_string(member) + ": remove, wipe, add, start empty");
+      std::string failure;
+      bool replaced = cluster_.Replace(member, failure);
+      report_.failed_restarts += replaced ? 0 : 1;
+      Note(replaced ? "member " + std::to_string(member) + " replaced"
+                    : "replace of member " + std::to_string(member) + " failed: " + failure);
     } else if (kind == "failpoint") {
       Failpoint(Any());
     } else if (kind == "lose-unsynced") {
@@ -148,11 +160,16 @@ class Nemesis {
   }
 
   // The one window where a member acknowledging entries before they are durable loses
-  // committed writes (ETCPP_PLANT=ack-before-fsync): with the third member cut off, the
-  // leader commits on one follower's acknowledgement alone; that follower crashes just
-  // before its WAL save, the leader is killed before anyone else has the entries, and
-  // the two others elect a leader without them. A correct member crashing there has not
-  // acknowledged, so nothing acknowledged is lost.
+  // committed writes (ETCPP_PLANT=ack-before-fsync). With the third member cut off, the
+  // leader commits on one follower's acknowledgement alone; that follower stalls 200 ms
+  // just before its WAL save (long enough for anything it queued to reach the leader)
+  // and crashes without having written; the leader is killed before anyone else has the
+  // entries. Then the follower and the third member elect a leader without them, and
+  // only after that the old leader comes back: if it had committed entries the others
+  // lost, it must now truncate them (raft refuses, the member stops) or diverge. Were it
+  // restarted at once, its longer log would often win the election and hide the loss. A
+  // correct member crashing there has acknowledged nothing unsaved: the old leader's
+  // extra entries were never committed, and truncating them is legitimate.
   void LoseUnsynced() {
     int leader = cluster_.Leader();
     if (leader < 0) return Note("lose-unsynced skipped: no leader");
@@ -160,7 +177,7 @@ class Nemesis {
     int other = 3 - leader - follower;
     LinkFault cut{.mode = LinkMode::kCut};
     for (int j : {leader, follower}) cluster_.proxies()->Set(other, j, cut), cluster_.proxies()->Set(j, other, cut);
-    std::string armed = "wal-before-fsync=crash@" + std::to_string(Uniform(random_, 5, 50));
+    std::string armed = "wal-before-fsync=crash+200ms@" + std::to_string(Uniform(random_, 3, 30));
     Note("lose-unsynced: member " + std::to_string(other) + " cut off, follower " + std::to_string(follower) +
          " restarted with " + armed);
     cluster_.Kill({follower});
@@ -176,7 +193,15 @@ class Nemesis {
          std::to_string(leader));
     cluster_.Kill({leader, follower});
     cluster_.proxies()->HealAll();
-    bool healthy = cluster_.Restart({leader, follower});
+    bool healthy = cluster_.Restart({follower});
+    auto elected_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int elected = -1;
+    while (healthy && elected < 0 && std::chrono::steady_clock::now() < elected_by) {
+      elected = cluster_.Leader();
+      if (elected < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    Note("member " + std::to_string(elected) + " elected; restart old leader " + std::to_string(leader));
+    healthy = cluster_.Restart({leader}) && healthy;
     report_.failed_restarts += healthy ? 0 : 1;
     Note(healthy ? "healed, restarted" : "restart NOT healthy");
   }

@@ -12,14 +12,18 @@
 //   bridge                       two sides that cannot reach each other, and one member
 //                                reaching both;
 //   loss, delay                  every peer link loses (retransmission delays) or delays
-//                                its bytes.
+//                                its bytes;
+//   replace-member               a membership change: a follower removed, its data dir
+//                                wiped, added back and started empty (Cluster::Replace);
 //   failpoint                    (with `failpoints`: etcpp built with ETCPP_FAILPOINTS)
 //                                a member restarted with one of them armed to crash
 //                                after 1-50 hits; once it crashed (or the fault's time
 //                                is up) it is restarted clean;
-//   lose-unsynced                (with `failpoints`, 3 members) a follower crashes just
-//                                before its WAL save while the third member is cut off,
-//                                then the leader is killed (see LoseUnsynced).
+//   lose-unsynced                (with `failpoints`, 3 members; twice a cycle) a follower
+//                                crashes just before its WAL save while the third member
+//                                is cut off, then the leader is killed and comes back
+//                                only once the two others elected a leader (see
+//                                LoseUnsynced).
 // A partition is a blackhole or a cut (proxy.h), chosen per fault. Network faults last a
 // while and are healed before the next fault. Run() owns the cluster until it returns;
 // it returns within ~a fault's length of stop being set, with every member continued

@@ -273,6 +273,8 @@ class TlsHandshake : public std::enable_shared_from_this<TlsHandshake> {
     }
     asio::local::stream_protocol::socket ours(stream_.get_executor()), grpcs(stream_.get_executor());
     asio::local::connect_pair(ours, grpcs, ec);
+    // gRPC reads until EAGAIN: a blocking descriptor would stall its poller thread.
+    if (!ec) grpcs.non_blocking(true, ec);
     if (ec) {
       base::Log(base::LogLevel::kWarn, "cannot relay a TLS connection to gRPC", {{"error", ec.message()}});
       return;

@@ -5,6 +5,7 @@
 // over https peer URLs with --peer-client-cert-auth that keeps a member of another CA out.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -42,7 +43,7 @@ extendedKeyUsage=serverAuth,clientAuth'
 class Certificates {
  public:
   Certificates() {
-    auto made = Run({"sh", "-c", kMakeCertificates, "sh", dir_.path()});
+    auto made = e2e::Run({"sh", "-c", kMakeCertificates, "sh", dir_.path()});
     EXPECT_EQ(made.exit_code, 0) << made.out << made.err;
   }
   std::string operator()(const std::string& file) const { return dir_.path() + "/" + file; }
@@ -86,7 +87,7 @@ CommandResult Etcdctl(const std::string& endpoint, const std::vector<std::string
                                    "--command-timeout", "10s"};
   argv.insert(argv.end(), tls.begin(), tls.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv, "", {{"ETCDCTL_API", "3"}}, 60);
+  return e2e::Run(argv, "", {{"ETCDCTL_API", "3"}}, 60);
 }
 
 // put, get, txn, and a watch replaying history, as one transcript.
@@ -101,7 +102,7 @@ std::string Session(const std::string& endpoint, const Certificates& certs) {
   }
   std::string ctl = "ETCDCTL_API=3 etcdctl --endpoints " + endpoint + " --cacert " + certs("ca.pem") + " --cert " +
                     certs("client.pem") + " --key " + certs("client.key");
-  auto watched = Run({"sh", "-c",
+  auto watched = e2e::Run({"sh", "-c",
                       ctl + " watch --prefix foo --rev 1 > \"$1\" 2>&1 & w=$!\n"
                             "for i in $(seq 300); do grep -q '^DELETE' \"$1\" && break; sleep 0.1; done\n"
                             "kill $w; cat \"$1\"",
@@ -128,7 +129,7 @@ TEST(Tls, CurlReachesHealthAndGatewayOverHttps) {
                                    certs("client.pem"), "--key", certs("client.key")};
   auto get = [&](std::vector<std::string> args) {
     args.insert(args.begin(), curl.begin(), curl.end());
-    return Run(args);
+    return e2e::Run(args);
   };
   auto health = get({Url("https", member.tls_port) + "/health"});
   EXPECT_NE(health.out.find(R"("health":"true")"), std::string::npos) << health.err;
@@ -137,7 +138,7 @@ TEST(Tls, CurlReachesHealthAndGatewayOverHttps) {
   auto range = get({"-d", R"({"key":"Zm9v"})", Url("https", member.tls_port) + "/v3/kv/range"});
   EXPECT_NE(range.out.find("\"value\":\"YmFy\""), std::string::npos) << range.out << range.err;
   // The plain URL next to it is plain HTTP, without client certificates.
-  auto plain = Run({"curl", "-sS", "-m", "10", Url("http", member.plain_port) + "/health"});
+  auto plain = e2e::Run({"curl", "-sS", "-m", "10", Url("http", member.plain_port) + "/health"});
   EXPECT_NE(plain.out.find(R"("health":"true")"), std::string::npos) << plain.err;
   auto plain_ctl = Etcdctl(Url("http", member.plain_port), {}, {"get", "foo", "--print-value-only"});
   EXPECT_EQ(plain_ctl.out, "bar\n") << plain_ctl.err;
@@ -159,12 +160,13 @@ TEST(Tls, ClientWithoutTrustedCertificateIsRefused) {
                                         certs("client.key")},
                              {"put", "foo", "bar"});
   EXPECT_NE(distrusting.exit_code, 0) << distrusting.out;
-  auto curl = Run({"curl", "-sS", "-m", "10", "--cacert", certs("ca.pem"), endpoint + "/health"});
+  auto curl = e2e::Run({"curl", "-sS", "-m", "10", "--cacert", certs("ca.pem"), endpoint + "/health"});
   EXPECT_NE(curl.exit_code, 0) << curl.out;
   EXPECT_NE(member.server->Log().find("rejected connection"), std::string::npos);
   // None of them got through, and the server is unharmed.
-  auto get = Etcdctl(Url("http", member.plain_port), {}, {"get", "foo", "--count-only", "-w", "fields"});
-  EXPECT_NE(get.out.find("\"Count\" : 0"), std::string::npos) << get.out << get.err;
+  auto get = Etcdctl(Url("http", member.plain_port), {}, {"get", "foo"});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "");
 }
 
 TEST(Tls, PythonEtcd3OverHttps) {
@@ -177,7 +179,7 @@ c = etcd3.client(host='127.0.0.1', port=int(sys.argv[1]), ca_cert=sys.argv[2], c
 c.put('greeting', 'hello')
 print(c.get('greeting')[0].decode())
 )";
-  auto r = Run({"/usr/bin/python3", "-c", script, std::to_string(member.tls_port), certs("ca.pem"),
+  auto r = e2e::Run({"/usr/bin/python3", "-c", script, std::to_string(member.tls_port), certs("ca.pem"),
                 certs("client.key"), certs("client.pem")});
   EXPECT_EQ(r.out, "hello\n") << r.err;
 }
@@ -192,7 +194,7 @@ TEST(Tls, BadSettingsStopTheStart) {
                                      Url("https", port), "--advertise-client-urls", Url("https", port),
                                      "--listen-peer-urls", Url("http", FreePort())};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    return Run(argv, "", {}, 30);
+    return e2e::Run(argv, "", {}, 30);
   };
   auto no_cert = start({});
   EXPECT_NE(no_cert.exit_code, 0);
@@ -205,8 +207,8 @@ TEST(Tls, BadSettingsStopTheStart) {
       << missing.err;
   auto mismatched = start({"--cert-file", certs("server.pem"), "--key-file", certs("client.key")});
   EXPECT_NE(mismatched.exit_code, 0);
-  EXPECT_NE(mismatched.err.find("does not match key"), std::string::npos) << mismatched.err;
-  auto peer = Run({EtcppBinary(), "--data-dir", dir.path() + "/peer", "--listen-peer-urls", Url("https", FreePort()),
+  EXPECT_NE(mismatched.err.find("cannot load key " + certs("client.key")), std::string::npos) << mismatched.err;
+  auto peer = e2e::Run({EtcppBinary(), "--data-dir", dir.path() + "/peer", "--listen-peer-urls", Url("https", FreePort()),
                    "--listen-client-urls", Url("http", FreePort()), "--advertise-client-urls",
                    Url("http", FreePort())});
   EXPECT_NE(peer.exit_code, 0);
@@ -214,7 +216,8 @@ TEST(Tls, BadSettingsStopTheStart) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data/member")) << "a refused start touched the data dir";
 }
 
-// --auto-tls: a self-signed certificate; clients skip verification, as with etcd.
+// --auto-tls: a self-signed certificate; clients skip verification, as with etcd
+// (etcdctl 3.4 honours --insecure-skip-tls-verify only with --insecure-transport=false).
 TEST(Tls, AutoTlsServesWithSelfSignedCertificate) {
   TempDir dir;
   int tls_port = FreePort(), plain_port = FreePort();
@@ -223,9 +226,10 @@ TEST(Tls, AutoTlsServesWithSelfSignedCertificate) {
                  Url("https", tls_port), "--listen-peer-urls", Url("http", FreePort()), "--auto-tls"},
                 dir.path() + "/log", plain_port);
   ASSERT_TRUE(server.Healthy()) << server.Log();
-  auto put = Etcdctl(Url("https", tls_port), {"--insecure-skip-tls-verify"}, {"put", "a", "b"});
+  auto put = Etcdctl(Url("https", tls_port), {"--insecure-skip-tls-verify", "--insecure-transport=false"},
+                     {"put", "a", "b"});
   EXPECT_EQ(put.out, "OK\n") << put.err;
-  auto curl = Run({"curl", "-sS", "-m", "10", "-k", Url("https", tls_port) + "/health"});
+  auto curl = e2e::Run({"curl", "-sS", "-m", "10", "-k", Url("https", tls_port) + "/health"});
   EXPECT_NE(curl.out.find(R"("health":"true")"), std::string::npos) << curl.err;
 }
 
@@ -280,7 +284,7 @@ TEST(Tls, ClusterOverHttpsPeersKeepsOtherCaOut) {
 
   // The intruder's certificate is from another CA, and it trusts only that CA.
   Peer intruder{"m4"};
-  auto joined = Run(argv(intruder, "other-ca", "other", initial_cluster + ",m4=" + Url("https", intruder.peer_port),
+  auto joined = e2e::Run(argv(intruder, "other-ca", "other", initial_cluster + ",m4=" + Url("https", intruder.peer_port),
                          "existing"),
                     "", {}, 60);
   EXPECT_NE(joined.exit_code, 0) << joined.err;

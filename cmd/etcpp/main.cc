@@ -48,7 +48,28 @@ int WaitForSignal() {
   return received;
 }
 
+etcpp::api::TlsFiles TlsFilesOf(const etcpp::server::TransportSecurity& security) {
+  return {security.cert_file, security.key_file, security.trusted_ca_file, security.client_cert_auth,
+          security.auto_tls};
+}
+
 int Serve(const etcpp::server::Config& config) {
+  // TLS settings are checked (and certificate files read) before anything touches the
+  // data dir, so a misconfigured member changes nothing.
+  std::map<std::string, std::shared_ptr<etcpp::api::ServerTls>> tls;
+  std::vector<std::pair<std::string, const etcpp::server::TransportSecurity*>> secured;
+  for (const auto& url : config.listen_peer_urls) secured.emplace_back(url, &config.peer_security);
+  for (const auto& url : config.listen_client_urls) secured.emplace_back(url, &config.client_security);
+  for (const auto& url : config.listen_metrics_urls) secured.emplace_back(url, &config.client_security);
+  for (const auto& [url, security] : secured) {
+    auto context = etcpp::api::ServerTlsFor(url, TlsFilesOf(*security),
+                                            security == &config.peer_security ? "peer" : "client");
+    if (!context.ok()) {
+      Log(LogLevel::kFatal, "failed to start etcpp", {{"error", context.status().message()}});
+      return 1;
+    }
+    tls[url] = *context;
+  }
   auto server = etcpp::server::EtcdServer::Start(config);
   if (!server.ok()) {
     Log(LogLevel::kFatal, "failed to start etcpp", {{"error", server.status().message()}});
@@ -82,8 +103,8 @@ int Serve(const etcpp::server::Config& config) {
   peer_builder.RegisterService((*server)->peer_service());
   std::unique_ptr<grpc::Server> peer_server = peer_builder.BuildAndStart();
   for (const auto& url : config.listen_peer_urls) {
-    auto listener =
-        etcpp::api::ClientListener::Start(url, peer_server.get(), etcpp::api::MakePeerHttp(server->get()));
+    auto listener = etcpp::api::ClientListener::Start(url, peer_server.get(),
+                                                      etcpp::api::MakePeerHttp(server->get()), 2, nullptr, tls[url]);
     if (!listener.ok()) {
       Log(LogLevel::kFatal, "failed to listen", {{"address", url}, {"error", listener.status().message()}});
       (*server)->Stop();
@@ -100,7 +121,7 @@ int Serve(const etcpp::server::Config& config) {
   for (const auto& url : config.listen_client_urls) urls.emplace_back(url, "serving client traffic");
   for (const auto& url : config.listen_metrics_urls) urls.emplace_back(url, "serving metrics");
   for (const auto& [url, what] : urls) {
-    auto listener = etcpp::api::ClientListener::Start(url, grpc_server.get(), gateway, 2, streaming);
+    auto listener = etcpp::api::ClientListener::Start(url, grpc_server.get(), gateway, 2, streaming, tls[url]);
     if (!listener.ok()) {
       Log(LogLevel::kFatal, "failed to listen", {{"address", url}, {"error", listener.status().message()}});
       (*server)->Stop();

@@ -3,11 +3,16 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_posix.h>
 
+#include <openssl/ssl.h>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <poll.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -27,6 +32,8 @@ namespace {
 
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0";
 
+using SslStream = beast::ssl_stream<beast::tcp_stream>;
+
 // Streamed answers in flight: each owns its connection on a thread of its own.
 struct Streams {
   HttpStreamHandler handler;
@@ -35,16 +42,20 @@ struct Streams {
   std::condition_variable ended;
   int active = 0;  // guarded by mu
 
-  void Run(tcp::socket socket, HttpStream stream) {
+  // Answers on a thread of its own, with blocking writes: the connection (a plain
+  // beast::tcp_stream or an SslStream) is no longer the I/O threads'.
+  template <typename Stream>
+  void Run(Stream connection, HttpStream stream) {
     {
       std::lock_guard lock(mu);
       ++active;
     }
-    std::thread([this, socket = std::move(socket), stream = std::move(stream)]() mutable {
+    std::thread([this, connection = std::move(connection), stream = std::move(stream)]() mutable {
       beast::error_code ec;
+      auto& socket = beast::get_lowest_layer(connection).socket();
       const std::string head =
           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-      asio::write(socket, asio::buffer(head), ec);
+      asio::write(connection, asio::buffer(head), ec);
       auto open = [&] {
         if (ec || stopping.load()) return false;
         pollfd p{socket.native_handle(), POLLRDHUP, 0};
@@ -54,13 +65,14 @@ struct Streams {
         if (ec || stopping.load()) return false;
         char size[32];
         std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
-        asio::write(socket, std::vector<asio::const_buffer>{asio::buffer(size, std::strlen(size)), asio::buffer(data),
-                                                           asio::buffer("\r\n", 2)},
+        asio::write(connection,
+                    std::vector<asio::const_buffer>{asio::buffer(size, std::strlen(size)), asio::buffer(data),
+                                                    asio::buffer("\r\n", 2)},
                     ec);
         return !ec;
       };
       stream(send, open);
-      asio::write(socket, asio::buffer("0\r\n\r\n", 5), ec);
+      asio::write(connection, asio::buffer("0\r\n\r\n", 5), ec);
       socket.shutdown(tcp::socket::shutdown_both, ec);
       std::lock_guard lock(mu);
       if (--active == 0) ended.notify_all();
@@ -74,11 +86,19 @@ struct Streams {
   }
 };
 
-// Serves one HTTP/1.x connection: request, response, until either side closes.
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+std::string RemoteAddress(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  return remote.address().to_string() + ":" + std::to_string(remote.port());
+}
+
+// Serves one HTTP/1.x connection: request, response, until either side closes. `Stream`
+// is beast::tcp_stream or SslStream.
+template <typename Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket socket, const HttpHandler& handler, Streams& streams)
-      : stream_(std::move(socket)), handler_(handler), streams_(streams) {}
+  HttpSession(Stream stream, const HttpHandler& handler, Streams& streams)
+      : stream_(std::move(stream)), handler_(handler), streams_(streams) {}
 
   void Read() {
     request_ = {};
@@ -87,7 +107,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->body_limit(64 << 20);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        self->OnRead(ec);
                      });
   }
@@ -96,39 +116,38 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnRead(beast::error_code ec) {
     if (ec) {
       if (ec != http::error::end_of_stream && ec != asio::error::eof) {
-        beast::error_code ignored;
-        auto remote = stream_.socket().remote_endpoint(ignored);
         base::Log(base::LogLevel::kWarn, "closing a connection that sent a malformed request",
-                  {{"remote-addr", remote.address().to_string() + ":" + std::to_string(remote.port())},
-                   {"error", ec.message()}});
+                  {{"remote-addr", RemoteAddress(Socket())}, {"error", ec.message()}});
         HttpResponse bad{http::status::bad_request, 11};
         bad.set(http::field::content_type, "text/plain");
         bad.body() = ec.message() + "\n";
         bad.prepare_payload();
         http::write(stream_, bad, ec);
       }
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      Socket().shutdown(tcp::socket::shutdown_both, ec);
       return;
     }
     request_ = parser_->release();
     if (streams_.handler) {
       if (HttpStream stream = streams_.handler(request_)) {
-        return streams_.Run(stream_.release_socket(), std::move(stream));
+        return streams_.Run(std::move(stream_), std::move(stream));
       }
     }
     response_ = handler_(request_);
     response_.keep_alive(request_.keep_alive());
     response_.prepare_payload();
-    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec || !self->response_.keep_alive()) {
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->Socket().shutdown(tcp::socket::shutdown_both, ec);
         return;
       }
       self->Read();
     });
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket& Socket() { return beast::get_lowest_layer(stream_).socket(); }
+
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
@@ -166,7 +185,8 @@ class Classifier : public std::enable_shared_from_this<Classifier> {
       grpc::AddInsecureChannelFromFd(grpc_server_, socket_.release());
       return;
     }
-    std::make_shared<HttpSession>(std::move(socket_), handler_, streams_)->Read();
+    std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket_)), handler_, streams_)
+        ->Read();
   }
 
   tcp::socket socket_;
@@ -176,22 +196,123 @@ class Classifier : public std::enable_shared_from_this<Classifier> {
   int peeks_ = 0;
 };
 
+// Carries an h2 connection's bytes between its TLS stream and gRPC's end of a
+// socketpair, in both directions at once, until either side closes. Runs on the
+// connection's strand (asio's SSL streams allow one read and one write in flight there).
+class Relay : public std::enable_shared_from_this<Relay> {
+ public:
+  Relay(SslStream tls, asio::local::stream_protocol::socket local) : tls_(std::move(tls)), local_(std::move(local)) {}
+
+  void Start() {
+    ToGrpc();
+    ToClient();
+  }
+
+ private:
+  void ToGrpc() {
+    tls_.async_read_some(asio::buffer(to_grpc_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->Close();
+      asio::async_write(self->local_, asio::buffer(self->to_grpc_.data(), n),
+                        [self](beast::error_code ec, size_t) { ec ? self->Close() : self->ToGrpc(); });
+    });
+  }
+
+  void ToClient() {
+    local_.async_read_some(asio::buffer(to_client_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->Close();
+      asio::async_write(self->tls_, asio::buffer(self->to_client_.data(), n),
+                        [self](beast::error_code ec, size_t) { ec ? self->Close() : self->ToClient(); });
+    });
+  }
+
+  // Either side gone: both are closed, which ends the other direction's pending operation.
+  void Close() {
+    beast::error_code ec;
+    local_.close(ec);
+    beast::get_lowest_layer(tls_).socket().close(ec);
+  }
+
+  SslStream tls_;
+  asio::local::stream_protocol::socket local_;
+  std::array<char, 16384> to_grpc_;  // one TLS record's worth of plaintext
+  std::array<char, 16384> to_client_;
+};
+
+// The TLS handshake of a new connection on an https:// listener, then the hand-off that
+// ALPN chose.
+class TlsHandshake : public std::enable_shared_from_this<TlsHandshake> {
+ public:
+  TlsHandshake(tcp::socket socket, ServerTls& context, grpc::Server* grpc_server, const HttpHandler& handler,
+               Streams& streams)
+      : remote_(RemoteAddress(socket)),
+        stream_(beast::tcp_stream(std::move(socket)), context),
+        grpc_server_(grpc_server),
+        handler_(handler),
+        streams_(streams) {}
+
+  void Start() {
+    // A client that connects and never finishes the handshake is dropped.
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+  }
+
+ private:
+  void OnHandshake(beast::error_code ec) {
+    if (ec) {
+      base::Log(base::LogLevel::kWarn, "rejected connection", {{"remote-addr", remote_}, {"error", ec.message()}});
+      return;
+    }
+    beast::get_lowest_layer(stream_).expires_never();
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_length = 0;
+    SSL_get0_alpn_selected(stream_.native_handle(), &alpn, &alpn_length);
+    if (std::string_view(reinterpret_cast<const char*>(alpn), alpn_length) != "h2") {
+      std::make_shared<HttpSession<SslStream>>(std::move(stream_), handler_, streams_)->Read();
+      return;
+    }
+    asio::local::stream_protocol::socket ours(stream_.get_executor()), grpcs(stream_.get_executor());
+    asio::local::connect_pair(ours, grpcs, ec);
+    // gRPC reads until EAGAIN: a blocking descriptor would stall its poller thread.
+    if (!ec) grpcs.non_blocking(true, ec);
+    if (ec) {
+      base::Log(base::LogLevel::kWarn, "cannot relay a TLS connection to gRPC", {{"error", ec.message()}});
+      return;
+    }
+    // gRPC takes its end and that end's lifetime from here on.
+    grpc::AddInsecureChannelFromFd(grpc_server_, grpcs.release());
+    std::make_shared<Relay>(std::move(stream_), std::move(ours))->Start();
+  }
+
+  std::string remote_;
+  SslStream stream_;
+  grpc::Server* grpc_server_;
+  const HttpHandler& handler_;
+  Streams& streams_;
+};
+
 }  // namespace
 
 struct ClientListener::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   grpc::Server* grpc_server = nullptr;
+  std::shared_ptr<ServerTls> tls;  // null: plain TCP
   HttpHandler handler;
   Streams streams;
   std::vector<std::thread> threads;
 
   void Accept() {
-    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    // A strand per connection: a TLS stream's read and write must not run at once.
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Classifier>(std::move(socket), grpc_server, handler, streams)->Peek();
+        if (tls) {
+          std::make_shared<TlsHandshake>(std::move(socket), *tls, grpc_server, handler, streams)->Start();
+        } else {
+          std::make_shared<Classifier>(std::move(socket), grpc_server, handler, streams)->Peek();
+        }
       }
       Accept();
     });
@@ -224,10 +345,15 @@ base::Result<std::unique_ptr<ClientListener>> ClientListener::Start(const std::s
                                                                     grpc::Server* grpc_server,
                                                                     HttpHandler http_handler,
                                                                     int io_threads,
-                                                                    HttpStreamHandler stream_handler) {
+                                                                    HttpStreamHandler stream_handler,
+                                                                    std::shared_ptr<ServerTls> tls) {
   auto host_port = ParseHostPort(url);
   if (!host_port.ok()) return host_port.status();
+  if (url.rfind("https://", 0) == 0 && !tls) {
+    return base::Status(base::Code::kInvalidArgument, "no TLS configuration for " + url);
+  }
   auto impl = std::make_unique<Impl>();
+  impl->tls = std::move(tls);
   impl->grpc_server = grpc_server;
   impl->handler = std::move(http_handler);
   impl->streams.handler = std::move(stream_handler);

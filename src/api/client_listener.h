@@ -4,6 +4,10 @@
 // connection preface ("PRI * HTTP/2.0") goes to the gRPC server, anything else is read
 // as HTTP/1.x.
 //
+// An https:// URL terminates TLS here (api/tls.h) before that choice, which ALPN makes:
+// "h2" connections are relayed in the clear to gRPC through a socketpair (gRPC C++ can
+// adopt a descriptor only without TLS), the rest are served HTTP/1.x over TLS.
+//
 // Threads: Start() spawns the listener's I/O threads; the handler runs on them and must
 // not block for long. Stop() closes the listening sockets and joins the threads;
 // connections already handed to gRPC are gRPC's to close.
@@ -15,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "api/tls.h"
 #include "base/status.h"
 
 namespace grpc {
@@ -36,12 +41,14 @@ using HttpStreamHandler = std::function<HttpStream(const HttpRequest&)>;  // emp
 
 class ClientListener {
  public:
-  // `url` is http://host:port. `grpc_server` must outlive the listener.
+  // `url` is http://host:port, or https://host:port with `tls` set (ServerTlsFor).
+  // `grpc_server` must outlive the listener.
   static base::Result<std::unique_ptr<ClientListener>> Start(const std::string& url,
                                                              grpc::Server* grpc_server,
                                                              HttpHandler http_handler,
                                                              int io_threads = 2,
-                                                             HttpStreamHandler stream_handler = nullptr);
+                                                             HttpStreamHandler stream_handler = nullptr,
+                                                             std::shared_ptr<ServerTls> tls = nullptr);
   ~ClientListener();
   void Stop();
 

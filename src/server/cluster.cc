@@ -74,6 +74,11 @@ std::function<void(base::Result<ApplyResult>)> WithMembers(const EtcdServer* ser
 // ---------------------------------------------------------------------------------------
 // Transport wiring (bootstrap thread, then any).
 
+transport::PeerTls EtcdServer::PeerTls() const {
+  const TransportSecurity& peer = config_.peer_security;
+  return {peer.trusted_ca_file, peer.cert_file, peer.key_file, peer.auto_tls && peer.cert_file.empty()};
+}
+
 void EtcdServer::StartTransport(const std::string& snap_dir) {
   snap_dir_ = snap_dir;
   transport::Handler handler;
@@ -136,7 +141,7 @@ void EtcdServer::StartTransport(const std::string& snap_dir) {
   handler.round_trip = [this](uint64_t id, double seconds) {
     metrics_.PeerRoundTrip(IdHex(id), seconds);
   };
-  transport_ = std::make_unique<transport::Transport>(cluster_id_, member_id_, snap_dir, handler);
+  transport_ = std::make_unique<transport::Transport>(cluster_id_, member_id_, snap_dir, handler, PeerTls());
   SyncPeers();
 }
 

@@ -145,7 +145,7 @@ base::Status EtcdServer::JoinMember(const std::string& wal_dir, const std::strin
     if (m.name() == config_.name) continue;
     peer_urls.insert(peer_urls.end(), m.peer_urls().begin(), m.peer_urls().end());
   }
-  auto cluster = transport::Transport::FetchCluster(peer_urls);
+  auto cluster = transport::Transport::FetchCluster(peer_urls, PeerTls());
   if (!cluster.ok()) {
     return Refuse("cannot fetch cluster info from peer urls " + Join(peer_urls) +
                   " (--initial-cluster-state existing)");

@@ -188,6 +188,7 @@ class EtcdServer {
   base::Status RecoverBackendFromSnapshot(const std::string& snap_dir);
   base::Status LoadMembers(bool restart);
   void StartTransport(const std::string& snap_dir);
+  transport::PeerTls PeerTls() const;
   base::Status CreateRaftNode();
   uint64_t InstalledSnapshotIndex() const;
   void StartThreads();

@@ -4,11 +4,15 @@
 #include <unistd.h>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "base/log.h"
 
@@ -56,8 +60,47 @@ std::unique_ptr<grpc::ClientContext> PeerContext(uint64_t cluster_id, uint64_t m
   return context;
 }
 
+std::string ReadPem(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  // The listener has read the same files at start, so this is rare; the handshake
+  // failures that follow say the rest.
+  if (!in) base::Log(base::LogLevel::kWarn, "cannot read peer TLS file", {{"path", path}});
+  return out.str();
+}
+
+std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(const PeerTls& tls) {
+  const std::string cert = ReadPem(tls.cert_file), key = ReadPem(tls.key_file);
+  if (!tls.skip_verify) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = ReadPem(tls.trusted_ca_file);
+    options.pem_cert_chain = cert;
+    options.pem_private_key = key;
+    return grpc::SslCredentials(options);
+  }
+  // Accepting any certificate needs gRPC's TLS credentials; SslCredentials always verify.
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  if (!cert.empty()) {
+    options.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+        std::vector<grpc::experimental::IdentityKeyCertPair>{{key, cert}}));
+    options.watch_identity_key_cert_pairs();
+  }
+  return grpc::experimental::TlsCredentials(options);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const std::string& url,
+                                                         const std::shared_ptr<grpc::ChannelCredentials>& tls) {
+  return url.rfind("https://", 0) == 0 ? tls : grpc::InsecureChannelCredentials();
+}
+
 // A channel to `url` that is connected within `timeout`, or null.
-std::shared_ptr<grpc::Channel> Connect(const std::string& url, std::chrono::milliseconds timeout) {
+std::shared_ptr<grpc::Channel> Connect(const std::string& url, std::chrono::milliseconds timeout,
+                                       const std::shared_ptr<grpc::ChannelCredentials>& tls) {
   auto target = GrpcTarget(url);
   if (!target.ok()) return nullptr;
   grpc::ChannelArguments args;
@@ -68,7 +111,7 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& url, std::chrono::mill
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(*target, CredentialsFor(url, tls), args);
   if (!channel->WaitForConnected(Deadline(timeout))) return nullptr;
   return channel;
 }
@@ -141,7 +184,9 @@ class Transport::Peer {
     std::lock_guard lock(mu_);
     if (!call_channel_ && !urls_.empty()) {
       auto target = GrpcTarget(urls_.front());
-      if (target.ok()) call_channel_ = grpc::CreateChannel(*target, grpc::InsecureChannelCredentials());
+      if (target.ok()) {
+        call_channel_ = grpc::CreateChannel(*target, CredentialsFor(urls_.front(), transport_->tls_credentials_));
+      }
     }
     return call_channel_;
   }
@@ -210,7 +255,7 @@ class Transport::Peer {
     std::vector<std::string> urls = this->urls();
     if (urls.empty()) return false;
     const std::string& url = urls[attempt_++ % urls.size()];
-    auto channel = Connect(url, std::chrono::milliseconds(500));
+    auto channel = Connect(url, std::chrono::milliseconds(500), transport_->tls_credentials_);
     if (!channel) return false;
     *stub = peerpb::Peer::NewStub(channel);
     auto context = PeerContext(transport_->cluster_id_, transport_->member_id_);
@@ -412,11 +457,13 @@ class Transport::Service final : public peerpb::Peer::Service {
 
 // ---------------------------------------------------------------------------------------
 
-Transport::Transport(uint64_t cluster_id, uint64_t member_id, std::string snap_dir, Handler handler)
+Transport::Transport(uint64_t cluster_id, uint64_t member_id, std::string snap_dir, Handler handler,
+                     const PeerTls& tls)
     : cluster_id_(cluster_id),
       member_id_(member_id),
       snap_dir_(std::move(snap_dir)),
       handler_(std::move(handler)),
+      tls_credentials_(TlsCredentials(tls)),
       service_(std::make_unique<Service>(this)) {}
 
 Transport::~Transport() { Stop(); }
@@ -484,7 +531,7 @@ void Transport::SendSnapshot(raftpb::Message message) {
     if (auto copied = handler_.copy_backend(path); !copied.ok()) return fail(copied.ToString());
     std::shared_ptr<grpc::Channel> channel;
     for (const auto& url : urls) {
-      if ((channel = Connect(url, std::chrono::seconds(2)))) break;
+      if ((channel = Connect(url, std::chrono::seconds(2), tls_credentials_))) break;
     }
     if (!channel) return fail("peer unreachable");
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -619,7 +666,7 @@ base::Result<peerpb::LearnerReadyResponse> Transport::AskLearnerReady(uint64_t t
     if (it != peers_.end()) urls = it->second->urls();
   }
   for (const auto& url : urls) {
-    auto channel = Connect(url, std::chrono::seconds(1));
+    auto channel = Connect(url, std::chrono::seconds(1), tls_credentials_);
     if (!channel) continue;
     auto context = PeerContext(cluster_id_, member_id_);
     context->set_deadline(Deadline(std::chrono::seconds(2)));
@@ -631,9 +678,11 @@ base::Result<peerpb::LearnerReadyResponse> Transport::AskLearnerReady(uint64_t t
   return base::Status(base::Code::kUnavailable, "leader unreachable");
 }
 
-base::Result<peerpb::ClusterInfo> Transport::FetchCluster(const std::vector<std::string>& peer_urls) {
+base::Result<peerpb::ClusterInfo> Transport::FetchCluster(const std::vector<std::string>& peer_urls,
+                                                          const PeerTls& tls) {
+  auto credentials = TlsCredentials(tls);
   for (const auto& url : peer_urls) {
-    auto channel = Connect(url, std::chrono::seconds(1));
+    auto channel = Connect(url, std::chrono::seconds(1), credentials);
     if (!channel) continue;
     auto context = PeerContext(0, 0);
     context->set_deadline(Deadline(std::chrono::seconds(2)));

@@ -9,6 +9,8 @@
 //     chunks, so a large transfer never delays heartbeats. The receiver writes the file
 //     (fsynced) into the snap dir as "<index in 16 hex>.snap.db" before raft sees the
 //     message.
+//   - https:// peer URLs are dialled over TLS (PeerTls: etcd's --peer-trusted-ca-file,
+//     --peer-cert-file and --peer-key-file, the certificate doubling as the client's).
 //   - Every call carries the sender's cluster id; a receiver of another cluster refuses
 //     it and logs `request cluster ID mismatch`.
 //
@@ -27,6 +29,8 @@
 #include <vector>
 
 #include "base/status.h"
+#include <grpcpp/security/credentials.h>
+
 #include "etcpp/peerpb.grpc.pb.h"
 #include "etcpp/raftpb.pb.h"
 
@@ -58,9 +62,18 @@ struct Handler {
   std::function<void(uint64_t id, double seconds)> round_trip;
 };
 
+// How to dial https:// peers. Files are read when the Transport is made.
+struct PeerTls {
+  std::string trusted_ca_file;  // empty: the system roots
+  std::string cert_file;        // presented to peers that ask (--peer-client-cert-auth)
+  std::string key_file;
+  bool skip_verify = false;     // --peer-auto-tls: peers' certificates are self-signed
+};
+
 class Transport {
  public:
-  Transport(uint64_t cluster_id, uint64_t member_id, std::string snap_dir, Handler handler);
+  Transport(uint64_t cluster_id, uint64_t member_id, std::string snap_dir, Handler handler,
+            const PeerTls& tls = {});
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -99,7 +112,8 @@ class Transport {
 
   // Asks the members at `peer_urls`, in turn, for the cluster they belong to (a member
   // joining with --initial-cluster-state existing).
-  static base::Result<peerpb::ClusterInfo> FetchCluster(const std::vector<std::string>& peer_urls);
+  static base::Result<peerpb::ClusterInfo> FetchCluster(const std::vector<std::string>& peer_urls,
+                                                        const PeerTls& tls = {});
 
  private:
   class Peer;
@@ -115,6 +129,7 @@ class Transport {
   const uint64_t member_id_;
   const std::string snap_dir_;
   const Handler handler_;
+  const std::shared_ptr<grpc::ChannelCredentials> tls_credentials_;  // for https:// peers
   std::unique_ptr<Service> service_;
 
   std::mutex mu_;

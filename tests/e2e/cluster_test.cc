@@ -282,10 +282,10 @@ TEST(ClusterE2E, LearnerJoinsIsPromotedAndAMemberIsRemoved) {
   EXPECT_NE(add.out.find("Member "), std::string::npos) << add.out;
   EXPECT_NE(add.out.find("ETCD_INITIAL_CLUSTER_STATE=\"existing\""), std::string::npos) << add.out;
   // A second learner is refused while the first exists, as etcd does.
-  auto second = cluster.Ctl({"member", "add", "m5", "--peer-urls=http://127.0.0.1:1", "--learner"});
+  auto second = cluster.Reconfigure({"member", "add", "m5", "--peer-urls=http://127.0.0.1:1", "--learner"});
   EXPECT_NE(second.err.find("etcdserver: too many learner members in cluster"), std::string::npos)
       << second.err;
-  auto same_url = cluster.Ctl({"member", "add", "m6", "--peer-urls=" + fourth.peer_url()});
+  auto same_url = cluster.Reconfigure({"member", "add", "m6", "--peer-urls=" + fourth.peer_url()});
   EXPECT_NE(same_url.err.find("etcdserver: Peer URLs already exists"), std::string::npos) << same_url.err;
 
   cluster.members_.push_back(std::move(fourth));

@@ -132,27 +132,35 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
     if (--refs_ == 0) delete this;
   }
 
-  // Writes the next response if none is in flight.
+  // Writes the next response if none is in flight. While another one is ready behind
+  // it, the write is corked (buffer_hint): gRPC then sends a burst of responses in a
+  // few large writes instead of one syscall and one wake-up of the reader per response.
+  // The last response of a burst goes out uncorked, which flushes the burst.
   void Pump() {
     std::lock_guard lock(mu_);
     if (writing_ || finish_requested_) return;
-    if (outbox_.empty()) {
-      auto next = stream_->Take();
-      if (!next) return;
-      Track(*next);
-      const bool split = fragmenting_.contains(next->watch_id);
-      WatchResponse wire = server_->WatchResponseToWire(std::move(*next));
-      if (split) {
-        for (auto& part : SplitWatchResponse(std::move(wire), fragment_bytes_))
-          outbox_.push_back(std::move(part));
-      } else {
-        outbox_.push_back(std::move(wire));
-      }
-    }
+    if (outbox_.empty() && !Convert()) return;
     current_ = std::move(outbox_.front());
     outbox_.pop_front();
     writing_ = true;
-    StartWrite(&current_);
+    const bool more = !outbox_.empty() || Convert();
+    StartWrite(&current_, more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
+  }
+
+  // Requires mu_. Moves the stream's next response, if any, to the outbox.
+  bool Convert() {
+    auto next = stream_->Take();
+    if (!next) return false;
+    Track(*next);
+    const bool split = fragmenting_.contains(next->watch_id);
+    WatchResponse wire = server_->WatchResponseToWire(std::move(*next));
+    if (split) {
+      for (auto& part : SplitWatchResponse(std::move(wire), fragment_bytes_))
+        outbox_.push_back(std::move(part));
+    } else {
+      outbox_.push_back(std::move(wire));
+    }
+    return true;
   }
 
   // Requires mu_. Follows which watch ids asked for fragments.

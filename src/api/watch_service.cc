@@ -132,35 +132,27 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
     if (--refs_ == 0) delete this;
   }
 
-  // Writes the next response if none is in flight. While another one is ready behind
-  // it, the write is corked (buffer_hint): gRPC then sends a burst of responses in a
-  // few large writes instead of one syscall and one wake-up of the reader per response.
-  // The last response of a burst goes out uncorked, which flushes the burst.
+  // Writes the next response if none is in flight.
   void Pump() {
     std::lock_guard lock(mu_);
     if (writing_ || finish_requested_) return;
-    if (outbox_.empty() && !Convert()) return;
+    if (outbox_.empty()) {
+      auto next = stream_->Take();
+      if (!next) return;
+      Track(*next);
+      const bool split = fragmenting_.contains(next->watch_id);
+      WatchResponse wire = server_->WatchResponseToWire(std::move(*next));
+      if (split) {
+        for (auto& part : SplitWatchResponse(std::move(wire), fragment_bytes_))
+          outbox_.push_back(std::move(part));
+      } else {
+        outbox_.push_back(std::move(wire));
+      }
+    }
     current_ = std::move(outbox_.front());
     outbox_.pop_front();
     writing_ = true;
-    const bool more = !outbox_.empty() || Convert();
-    StartWrite(&current_, more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
-  }
-
-  // Requires mu_. Moves the stream's next response, if any, to the outbox.
-  bool Convert() {
-    auto next = stream_->Take();
-    if (!next) return false;
-    Track(*next);
-    const bool split = fragmenting_.contains(next->watch_id);
-    WatchResponse wire = server_->WatchResponseToWire(std::move(*next));
-    if (split) {
-      for (auto& part : SplitWatchResponse(std::move(wire), fragment_bytes_))
-        outbox_.push_back(std::move(part));
-    } else {
-      outbox_.push_back(std::move(wire));
-    }
-    return true;
+    StartWrite(&current_);
   }
 
   // Requires mu_. Follows which watch ids asked for fragments.

@@ -8,6 +8,7 @@
 // Client and servers share the machine, so figures are relative: compare the columns.
 // Usage: watch_bench [--puts N] [--watchers 1,1000,100000] [--server etcd|etcpp|both]
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,6 +33,20 @@ using Clock = std::chrono::steady_clock;
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
       .count();
+}
+
+// utime + stime of `pid` in seconds: on a shared machine the server's CPU per event is
+// steadier than wall-clock rates.
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i) {
+    if (i == 14 || i == 15) ticks += std::atol(field.c_str());
+  }
+  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
 }
 
 long RssKiB(pid_t pid) {
@@ -139,6 +154,7 @@ void RunOne(const char* name, etcpp::e2e::Server& server, int watchers, int puts
   std::this_thread::sleep_for(std::chrono::seconds(1));  // let the server's allocations settle
   const long rss_idle = RssKiB(server.pid());
 
+  const double cpu_before = CpuSeconds(server.pid());
   const int64_t start = NowNs();
   for (int i = 0; i < puts; ++i) {
     grpc::ClientContext context;
@@ -154,6 +170,7 @@ void RunOne(const char* name, etcpp::e2e::Server& server, int watchers, int puts
                 (long long)expected);
   }
   const double seconds = (totals.last_event_ns.load() - start) / 1e9;
+  const double cpu_us_per_event = (CpuSeconds(server.pid()) - cpu_before) * 1e6 / totals.events.load();
   for (auto& r : readers) r->Stop();
   std::vector<int64_t> all;
   for (auto& r : readers) all.insert(all.end(), r->latencies().begin(), r->latencies().end());
@@ -163,9 +180,9 @@ void RunOne(const char* name, etcpp::e2e::Server& server, int watchers, int puts
   };
   std::printf(
       "%-6s watchers=%-7d streams=%-5d events/s=%-10.0f p50=%.2fms p99=%.2fms "
-      "rss_per_idle_watcher=%.0fB\n",
+      "rss_per_idle_watcher=%.0fB server_cpu_per_event=%.2fus\n",
       name, watchers, streams, totals.events.load() / seconds, pct(0.5), pct(0.99),
-      (rss_idle - rss_before) * 1024.0 / watchers);
+      (rss_idle - rss_before) * 1024.0 / watchers, cpu_us_per_event);
   std::fflush(stdout);
 }
 

@@ -30,8 +30,8 @@ WatchResponse Convert(const etcdserverpb::WatchResponse& response) {
 
 }  // namespace
 
-Watcher::Watcher(std::vector<std::string> endpoints, std::string prefix)
-    : endpoints_(std::move(endpoints)), prefix_(std::move(prefix)) {}
+Watcher::Watcher(std::vector<std::string> endpoints, std::string prefix, int64_t start_revision)
+    : endpoints_(std::move(endpoints)), prefix_(std::move(prefix)), next_(start_revision) {}
 
 Watcher::~Watcher() {
   stop_ = true;
@@ -81,6 +81,9 @@ void Watcher::Follow(const std::string& endpoint, int stall_s) {
     while (stream->Read(&response)) {
       last_response_ns = std::chrono::steady_clock::now().time_since_epoch().count();
       if (response.canceled()) break;
+      if (response.created() && session.start_revision == 0) {
+        session.start_revision = next_ = response.header().revision() + 1;
+      }
       if (response.events_size() == 0) continue;  // "created", or progress
       session.responses.push_back(Convert(response));
       next_ = session.responses.back().events.back().revision + 1;
@@ -96,7 +99,8 @@ void Watcher::Follow(const std::string& endpoint, int stall_s) {
   }
   reader.join();
   (void)stream->Finish();  // cut on purpose or by a fault: either way the next session resumes
-  sessions_.push_back(std::move(session));
+  // A stream from now that was never created watched nothing: the next one starts anew.
+  if (session.start_revision != 0) sessions_.push_back(std::move(session));
 }
 
 bool Reference(const std::string& endpoint, const std::string& prefix, int64_t until,

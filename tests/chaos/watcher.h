@@ -21,7 +21,8 @@ namespace etcpp::chaos {
 
 class Watcher {
  public:
-  Watcher(std::vector<std::string> endpoints, std::string prefix);
+  // Starts at `start_revision`; 0 is from now: the first stream's created revision + 1.
+  Watcher(std::vector<std::string> endpoints, std::string prefix, int64_t start_revision = 1);
   ~Watcher();
   void Start();
   // Keeps following until revision `until` is delivered (or `wait_s` passed), then stops.
@@ -39,7 +40,7 @@ class Watcher {
   const std::string prefix_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> until_{0};  // 0: until stopped
-  std::atomic<int64_t> next_{1};
+  std::atomic<int64_t> next_;  // 0: from now, until a stream is created
   std::vector<WatchSession> sessions_;
   std::thread thread_;
 };

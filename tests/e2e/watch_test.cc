@@ -64,7 +64,7 @@ $E compaction 3 >/dev/null
 $E watch r --rev 2; echo "exit $?"
 $E watch b a; echo "exit $?"
 $E watch r --rev 3 > at.out 2>&1 & w=$!
-i=0; while ! grep -q PUT at.out && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+i=0; while ! grep -qs PUT at.out && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
 kill $w; cat at.out
 )sh";
   return RunScript(server, script);

@@ -138,6 +138,11 @@ void EtcdServer::StartTransport(const std::string& snap_dir) {
     return answer.get_future().get();
   };
   handler.hash_kv = [this](int64_t revision) { return HashKVNow(revision); };
+  handler.is_removed = [this](uint64_t id) {
+    std::lock_guard lock(members_mu_);
+    return removed_.count(id) > 0;
+  };
+  handler.removed = [this] { StopRemoved(); };
   handler.round_trip = [this](uint64_t id, double seconds) {
     metrics_.PeerRoundTrip(IdHex(id), seconds);
   };
@@ -287,12 +292,16 @@ void EtcdServer::ApplyConfChange(const raftpb::Entry& entry) {
       done(error);
     }
   }
-  if (removed_self) {
-    // As etcd, a removed member stops; the signal takes the process's orderly way out.
-    base::Log(base::LogLevel::kWarn, "the member has been permanently removed from the cluster",
-              {{"member-id", IdHex(member_id_)}});
-    ::kill(::getpid(), SIGTERM);
-  }
+  if (removed_self) StopRemoved();
+}
+
+void EtcdServer::StopRemoved() {
+  static std::atomic<bool> stopping{false};
+  if (stopping.exchange(true)) return;
+  // As etcd, a removed member stops; the signal takes the process's orderly way out.
+  base::Log(base::LogLevel::kWarn, "the member has been permanently removed from the cluster",
+            {{"member-id", IdHex(member_id_)}});
+  ::kill(::getpid(), SIGTERM);
 }
 
 void EtcdServer::ApplyMemberAttributes(const serverpb::MemberAttributes& attributes) {

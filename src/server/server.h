@@ -230,6 +230,8 @@ class EtcdServer {
   // Replaces the backend with the file a leader sent, up to `index` at least.
   void InstallSnapshot(uint64_t index);
   void SyncPeers();
+  // This member was removed from the cluster: it stops (SIGTERM to its own process).
+  void StopRemoved();
   // The voters this member has been connected to for etcd's health interval, itself included.
   int ConnectedVoters(const std::vector<serverpb::Member>& members);
   // Proposes this member's name and client URLs until the cluster has them (etcd's publish).

@@ -24,6 +24,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kClusterIdKey[] = "etcpp-cluster-id";
 constexpr char kMemberIdKey[] = "etcpp-member-id";
+// What members answer one that the cluster removed (etcd's peers answer 410 Gone).
+constexpr char kRemovedMember[] = "the member has been permanently removed from the cluster";
 // A peer that is down or partitioned keeps at most this many messages queued; raft
 // resends what matters (heartbeats, probes), so older ones are not worth more memory.
 constexpr size_t kMaxQueuedMessages = 4096;
@@ -281,6 +283,9 @@ class Transport::Peer {
       context_.reset();
     }
     SetActive(false);
+    // A member that missed its own removal (it was behind when it was committed) learns
+    // of it here, from the peers that refuse it.
+    if (status.error_message() == kRemovedMember && transport_->handler_.removed) transport_->handler_.removed();
     base::Log(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ? base::LogLevel::kError
                                                                            : base::LogLevel::kWarn,
               "peer stream closed",
@@ -344,6 +349,10 @@ class Transport::Service final : public peerpb::Peer::Service {
     if (auto refused = Check(context); !refused.ok()) return refused;
     peerpb::MessageBatch batch;
     while (reader->Read(&batch)) {
+      // The sender may have been removed while its stream was open.
+      if (batch.messages_size() > 0 && transport_->handler_.is_removed(batch.messages(0).from())) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kRemovedMember);
+      }
       std::vector<raftpb::Message> messages;
       messages.reserve(static_cast<size_t>(batch.messages_size()));
       for (auto& m : *batch.mutable_messages()) messages.push_back(std::move(m));
@@ -442,7 +451,13 @@ class Transport::Service final : public peerpb::Peer::Service {
       return it == metadata.end() ? 0 : ParseHex(std::string_view(it->second.data(), it->second.size()));
     };
     uint64_t remote_cluster = value(kClusterIdKey);
-    if (remote_cluster == 0 || remote_cluster == transport_->cluster_id_) return grpc::Status::OK;
+    if (remote_cluster == 0 || remote_cluster == transport_->cluster_id_) {
+      uint64_t remote = value(kMemberIdKey);
+      if (remote != 0 && transport_->handler_.is_removed && transport_->handler_.is_removed(remote)) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kRemovedMember);
+      }
+      return grpc::Status::OK;
+    }
     base::Log(base::LogLevel::kWarn, "request cluster ID mismatch",
               {{"local-member-id", Hex(transport_->member_id_)},
                {"local-member-cluster-id", Hex(transport_->cluster_id_)},

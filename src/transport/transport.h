@@ -58,6 +58,10 @@ struct Handler {
       lease_time_to_live;
   // This member's hash of its keys up to `revision` (blocking; for a peer's corruption check).
   std::function<base::Result<etcdserverpb::HashKVResponse>(int64_t revision)> hash_kv;
+  // Whether the cluster removed member `id` (its calls are then refused, and told so).
+  std::function<bool(uint64_t id)> is_removed;
+  // A peer refused this member as removed from the cluster.
+  std::function<void()> removed;
   // A probe's round trip to peer `id` (etcd_network_peer_round_trip_time_seconds).
   std::function<void(uint64_t id, double seconds)> round_trip;
 };

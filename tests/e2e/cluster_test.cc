@@ -355,6 +355,28 @@ TEST(ClusterE2E, StrictReconfigCheckRefusesChangesWithTooFewStartedMembers) {
   EXPECT_EQ(Count(cluster.Ctl({"member", "list"}, m1.endpoint()).out, ", unstarted, "), 2);
 }
 
+// A member that was away (paused) while the others removed it never receives its own
+// removal; the peers refuse it when it comes back, and it stops, as etcd's do.
+TEST(ClusterE2E, AMemberRemovedWhileAwayStopsWhenItReturns) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.Leader(), nullptr);
+  Member& m1 = cluster.members_[0];
+  Member& m2 = cluster.members_[1];
+  std::string m1_id = cluster.MemberId(m1);
+  ASSERT_FALSE(m1_id.empty());
+  m1.server->Pause();
+  ASSERT_TRUE(cluster.SeesInactive(m2, m1_id)) << m2.server->Log();
+  auto remove = cluster.Reconfigure({"member", "remove", m1_id}, m2.endpoint());
+  ASSERT_EQ(remove.exit_code, 0) << remove.err;
+  m1.server->Resume();
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (m1.server->Running() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(m1.server->Running()) << m1.server->Log();
+  EXPECT_NE(m1.server->Log().find("the member has been permanently removed from the cluster"), std::string::npos);
+  auto put = cluster.Ctl({"put", "after", "removal"}, m2.endpoint());
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+}
+
 // Changes the value in the newest record of a stopped member's backend behind etcpp's
 // back, as a bad disk or a bug might: the record still parses, only its bytes differ.
 void CorruptNewestRecord(const std::string& data_dir) {

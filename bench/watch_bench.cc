@@ -170,7 +170,8 @@ void RunOne(const char* name, etcpp::e2e::Server& server, int watchers, int puts
                 (long long)expected);
   }
   const double seconds = (totals.last_event_ns.load() - start) / 1e9;
-  const double cpu_us_per_event = (CpuSeconds(server.pid()) - cpu_before) * 1e6 / totals.events.load();
+  const double cpu_us_per_event =
+      (CpuSeconds(server.pid()) - cpu_before) * 1e6 / totals.events.load();
   for (auto& r : readers) r->Stop();
   std::vector<int64_t> all;
   for (auto& r : readers) all.insert(all.end(), r->latencies().begin(), r->latencies().end());

@@ -68,7 +68,8 @@ class Cluster {
   }
 
   CommandResult Ctl(const std::vector<std::string>& args, const std::string& endpoints = "") {
-    std::vector<std::string> argv = {"etcdctl", "--endpoints", endpoints.empty() ? Endpoints() : endpoints,
+    std::vector<std::string> argv = {"etcdctl", "--endpoints",
+                                     endpoints.empty() ? Endpoints() : endpoints,
                                      "--command-timeout", "15s"};
     argv.insert(argv.end(), args.begin(), args.end());
     return Run(argv, "", {{"ETCDCTL_API", "3"}}, 60);

@@ -4,7 +4,6 @@
 // through followers keep working.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <atomic>
@@ -82,7 +81,8 @@ struct Client {
     context.set_deadline(In(15));
     etcdserverpb::RangeRequest request;
     request.set_key(prefix);
-    request.set_range_end(prefix.substr(0, prefix.size() - 1) + static_cast<char>(prefix.back() + 1));
+    request.set_range_end(prefix.substr(0, prefix.size() - 1) +
+                          static_cast<char>(prefix.back() + 1));
     request.set_revision(revision);
     request.set_serializable(true);
     request.set_count_only(true);
@@ -115,7 +115,8 @@ class DeleteWatch {
       etcdserverpb::WatchResponse response;
       while (stream_->Read(&response)) {
         bool deletes = false;
-        for (const auto& e : response.events()) deletes = deletes || e.type() == mvccpb::Event::DELETE;
+        for (const auto& e : response.events())
+          deletes = deletes || e.type() == mvccpb::Event::DELETE;
         if (!deletes) continue;
         std::lock_guard lock(mu_);
         deletes_ = response;

@@ -8,7 +8,6 @@
 // (tests/chaos/watch_checker.h), and every member must hold that same history.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <atomic>
@@ -133,7 +132,8 @@ TEST(WatchClusterE2E, WatchersResumeAcrossMemberKillsWithExactlyTheCommittedHist
   };
   std::vector<Watch> watches;
   auto watch = [&](const std::string& prefix, size_t member, int64_t start) {
-    watches.push_back({prefix, std::make_unique<chaos::Watcher>(From(cluster, member), prefix, start)});
+    watches.push_back(
+        {prefix, std::make_unique<chaos::Watcher>(From(cluster, member), prefix, start)});
     watches.back().watcher->Start();
   };
   watch("w/", 0, 1);

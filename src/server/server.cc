@@ -213,9 +213,10 @@ base::Status EtcdServer::LoadMembers(bool restart) {
         return true;
       }));
   // A --name that is not the data dir's member means the operator pointed it at another
-  // member's data, which must not be served under this name.
+  // member's data, which must not be served under this name. A member that joined and
+  // stopped before its name was published has none yet: nothing to compare.
   for (const auto& m : members_) {
-    if (restart && m.id() == member_id_ && m.name() != config_.name) {
+    if (restart && m.id() == member_id_ && !m.name().empty() && m.name() != config_.name) {
       return Refuse("data dir " + config_.data_dir + " belongs to member " + IdHex(member_id_) +
                     " (\"" + m.name() + "\") of cluster " + IdHex(cluster_id_) +
                     ", not to --name \"" + config_.name + "\"");

@@ -1,11 +1,10 @@
 #include "client/client.h"
 
-#include <grpcpp/security/tls_certificate_verifier.h>
-#include <grpcpp/security/tls_credentials_options.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "base/grpc_tls.h"
 #include "client/errors.h"
 
 namespace etcpp::client {
@@ -53,26 +52,7 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> CredentialsFor(const Config& c
     if (!r.ok()) return r.status();
     key = *r;
   }
-  if (!tls.skip_verify) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = ca;
-    options.pem_cert_chain = cert;
-    options.pem_private_key = key;
-    return grpc::SslCredentials(options);
-  }
-  // Skipping verification needs the TLS credentials API; the plain SslCredentials
-  // always verify.
-  grpc::experimental::TlsChannelCredentialsOptions options;
-  options.set_verify_server_certs(false);
-  options.set_check_call_host(false);
-  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-  if (!cert.empty()) {
-    options.set_certificate_provider(
-        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-            std::vector<grpc::experimental::IdentityKeyCertPair>{{key, cert}}));
-    options.watch_identity_key_cert_pairs();
-  }
-  return grpc::experimental::TlsCredentials(options);
+  return base::TlsChannelCredentials(ca, cert, key, tls.skip_verify);
 }
 
 std::unique_ptr<Endpoint> MakeEndpoint(const Config& config, const std::string& address,

@@ -4,8 +4,6 @@
 #include <unistd.h>
 
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/security/tls_certificate_verifier.h>
-#include <grpcpp/security/tls_credentials_options.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/grpc_tls.h"
 #include "base/log.h"
 
 namespace etcpp::transport {
@@ -74,25 +73,8 @@ std::string ReadPem(const std::string& path) {
 }
 
 std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(const PeerTls& tls) {
-  const std::string cert = ReadPem(tls.cert_file), key = ReadPem(tls.key_file);
-  if (!tls.skip_verify) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = ReadPem(tls.trusted_ca_file);
-    options.pem_cert_chain = cert;
-    options.pem_private_key = key;
-    return grpc::SslCredentials(options);
-  }
-  // Accepting any certificate needs gRPC's TLS credentials; SslCredentials always verify.
-  grpc::experimental::TlsChannelCredentialsOptions options;
-  options.set_verify_server_certs(false);
-  options.set_check_call_host(false);
-  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-  if (!cert.empty()) {
-    options.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-        std::vector<grpc::experimental::IdentityKeyCertPair>{{key, cert}}));
-    options.watch_identity_key_cert_pairs();
-  }
-  return grpc::experimental::TlsCredentials(options);
+  return base::TlsChannelCredentials(ReadPem(tls.trusted_ca_file), ReadPem(tls.cert_file), ReadPem(tls.key_file),
+                                     tls.skip_verify);
 }
 
 std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const std::string& url,

@@ -105,7 +105,8 @@ int Serve(const etcpp::server::Config& config) {
   std::unique_ptr<grpc::Server> peer_server = peer_builder.BuildAndStart();
   for (const auto& url : config.listen_peer_urls) {
     auto listener = etcpp::api::ClientListener::Start(url, peer_server.get(),
-                                                      etcpp::api::MakePeerHttp(server->get()), 2, nullptr, tls[url]);
+                                                      etcpp::api::MakePeerHttp(server->get()), 2, nullptr, tls[url],
+                                                      !config.peer_skip_client_san_verification);
     if (!listener.ok()) {
       Log(LogLevel::kFatal, "failed to listen", {{"address", url}, {"error", listener.status().message()}});
       (*server)->Stop();

@@ -4,6 +4,7 @@
 #include <grpcpp/server_posix.h>
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -12,9 +13,11 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -238,13 +241,63 @@ class Relay : public std::enable_shared_from_this<Relay> {
   std::array<char, 16384> to_client_;
 };
 
+// etcd's check of a peer's client certificate: one that names IP addresses must name the
+// address the connection comes from, or else (when it names DNS names) one of those must
+// resolve to it; a certificate naming neither passes. Returns why not, empty if it
+// matches. The names are resolved here, blocking this I/O thread: members connect rarely.
+std::string ClientSanMismatch(SSL* ssl, asio::ip::address remote, const asio::any_io_executor& executor) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return "";
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return "";
+  if (remote.is_v6() && remote.to_v6().is_v4_mapped()) {
+    remote = asio::ip::make_address_v4(asio::ip::v4_mapped, remote.to_v6());
+  }
+  std::vector<asio::ip::address> ips;
+  std::vector<std::string> dns;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) {
+      dns.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.dNSName)),
+                       ASN1_STRING_length(name->d.dNSName));
+    } else if (name->type == GEN_IPADD && ASN1_STRING_length(name->d.iPAddress) == 4) {
+      asio::ip::address_v4::bytes_type bytes;
+      std::memcpy(bytes.data(), ASN1_STRING_get0_data(name->d.iPAddress), bytes.size());
+      ips.emplace_back(asio::ip::address_v4(bytes));
+    } else if (name->type == GEN_IPADD && ASN1_STRING_length(name->d.iPAddress) == 16) {
+      asio::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), ASN1_STRING_get0_data(name->d.iPAddress), bytes.size());
+      ips.emplace_back(asio::ip::address_v6(bytes));
+    }
+  }
+  GENERAL_NAMES_free(names);
+  if (std::find(ips.begin(), ips.end(), remote) != ips.end()) return "";
+  if (dns.empty()) {
+    if (ips.empty()) return "";
+    std::string valid;
+    for (const auto& ip : ips) valid += (valid.empty() ? "" : ", ") + ip.to_string();
+    return "x509: certificate is valid for " + valid + ", not " + remote.to_string();
+  }
+  std::string quoted;
+  for (const auto& name : dns) {
+    tcp::resolver resolver(executor);
+    beast::error_code ec;
+    for (const auto& entry : resolver.resolve(name, "", ec)) {
+      if (entry.endpoint().address() == remote) return "";
+    }
+    quoted += (quoted.empty() ? "\"" : " \"") + name + "\"";
+  }
+  return "tls: \"" + remote.to_string() + "\" does not match any of DNSNames [" + quoted + "]";
+}
+
 // The TLS handshake of a new connection on an https:// listener, then the hand-off that
 // ALPN chose.
 class TlsHandshake : public std::enable_shared_from_this<TlsHandshake> {
  public:
-  TlsHandshake(tcp::socket socket, ServerTls& context, grpc::Server* grpc_server, const HttpHandler& handler,
-               Streams& streams)
+  TlsHandshake(tcp::socket socket, ServerTls& context, bool check_client_san, grpc::Server* grpc_server,
+               const HttpHandler& handler, Streams& streams)
       : remote_(RemoteAddress(socket)),
+        check_client_san_(check_client_san),
         stream_(beast::tcp_stream(std::move(socket)), context),
         grpc_server_(grpc_server),
         handler_(handler),
@@ -264,6 +317,15 @@ class TlsHandshake : public std::enable_shared_from_this<TlsHandshake> {
       return;
     }
     beast::get_lowest_layer(stream_).expires_never();
+    if (check_client_san_) {
+      auto& socket = beast::get_lowest_layer(stream_).socket();
+      std::string mismatch = ClientSanMismatch(stream_.native_handle(), socket.remote_endpoint(ec).address(),
+                                               stream_.get_executor());
+      if (!mismatch.empty()) {
+        base::Log(base::LogLevel::kWarn, "rejected connection", {{"remote-addr", remote_}, {"error", mismatch}});
+        return;
+      }
+    }
     const unsigned char* alpn = nullptr;
     unsigned int alpn_length = 0;
     SSL_get0_alpn_selected(stream_.native_handle(), &alpn, &alpn_length);
@@ -285,6 +347,7 @@ class TlsHandshake : public std::enable_shared_from_this<TlsHandshake> {
   }
 
   std::string remote_;
+  bool check_client_san_;
   SslStream stream_;
   grpc::Server* grpc_server_;
   const HttpHandler& handler_;
@@ -298,6 +361,7 @@ struct ClientListener::Impl {
   tcp::acceptor acceptor{io};
   grpc::Server* grpc_server = nullptr;
   std::shared_ptr<ServerTls> tls;  // null: plain TCP
+  bool check_client_san = false;
   HttpHandler handler;
   Streams streams;
   std::vector<std::thread> threads;
@@ -309,7 +373,8 @@ struct ClientListener::Impl {
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
         if (tls) {
-          std::make_shared<TlsHandshake>(std::move(socket), *tls, grpc_server, handler, streams)->Start();
+          std::make_shared<TlsHandshake>(std::move(socket), *tls, check_client_san, grpc_server, handler, streams)
+              ->Start();
         } else {
           std::make_shared<Classifier>(std::move(socket), grpc_server, handler, streams)->Peek();
         }
@@ -346,7 +411,8 @@ base::Result<std::unique_ptr<ClientListener>> ClientListener::Start(const std::s
                                                                     HttpHandler http_handler,
                                                                     int io_threads,
                                                                     HttpStreamHandler stream_handler,
-                                                                    std::shared_ptr<ServerTls> tls) {
+                                                                    std::shared_ptr<ServerTls> tls,
+                                                                    bool check_client_san) {
   auto host_port = ParseHostPort(url);
   if (!host_port.ok()) return host_port.status();
   if (url.rfind("https://", 0) == 0 && !tls) {
@@ -354,6 +420,7 @@ base::Result<std::unique_ptr<ClientListener>> ClientListener::Start(const std::s
   }
   auto impl = std::make_unique<Impl>();
   impl->tls = std::move(tls);
+  impl->check_client_san = check_client_san;
   impl->grpc_server = grpc_server;
   impl->handler = std::move(http_handler);
   impl->streams.handler = std::move(stream_handler);

@@ -42,13 +42,16 @@ using HttpStreamHandler = std::function<HttpStream(const HttpRequest&)>;  // emp
 class ClientListener {
  public:
   // `url` is http://host:port, or https://host:port with `tls` set (ServerTlsFor).
-  // `grpc_server` must outlive the listener.
+  // `grpc_server` must outlive the listener. `check_client_san` (the peer port's, as in
+  // etcd): a client certificate that names IP addresses or DNS names must name the
+  // address the connection comes from, or the connection is closed after the handshake.
   static base::Result<std::unique_ptr<ClientListener>> Start(const std::string& url,
                                                              grpc::Server* grpc_server,
                                                              HttpHandler http_handler,
                                                              int io_threads = 2,
                                                              HttpStreamHandler stream_handler = nullptr,
-                                                             std::shared_ptr<ServerTls> tls = nullptr);
+                                                             std::shared_ptr<ServerTls> tls = nullptr,
+                                                             bool check_client_san = false);
   ~ClientListener();
   void Stop();
 

@@ -62,6 +62,9 @@ struct Config {
   // Security
   TransportSecurity client_security;
   TransportSecurity peer_security;
+  // A peer's client certificate with IP or DNS SANs must name the address it connects
+  // from (etcd's check); --experimental-peer-skip-client-san-verification turns it off.
+  bool peer_skip_client_san_verification = false;
   std::string auth_token = "simple";
   uint64_t bcrypt_cost = 10;
   uint64_t auth_token_ttl_s = 300;

@@ -16,7 +16,8 @@ namespace {
 
 // A CA, a server/peer certificate it signed (SAN 127.0.0.1 and localhost, usable for
 // both ends of a connection as etcd's peer certificates are), a client certificate, and
-// a second CA with a certificate of its own.
+// a second CA with a certificate of its own; and certificates of the first CA naming
+// another address (127.0.0.9), only `localhost`, and only a name that resolves nowhere.
 const char kMakeCertificates[] = R"(set -e
 cd "$1"
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
@@ -37,6 +38,12 @@ sign server ca 'subjectAltName=IP:127.0.0.1,DNS:localhost
 extendedKeyUsage=serverAuth,clientAuth'
 sign client ca 'extendedKeyUsage=clientAuth'
 sign other other-ca 'subjectAltName=IP:127.0.0.1,DNS:localhost
+extendedKeyUsage=serverAuth,clientAuth'
+sign elsewhere ca 'subjectAltName=IP:127.0.0.9
+extendedKeyUsage=serverAuth,clientAuth'
+sign named ca 'subjectAltName=DNS:localhost
+extendedKeyUsage=serverAuth,clientAuth'
+sign misnamed ca 'subjectAltName=DNS:nowhere.invalid
 extendedKeyUsage=serverAuth,clientAuth'
 )";
 
@@ -296,6 +303,48 @@ TEST(Tls, ClusterOverHttpsPeersKeepsOtherCaOut) {
   EXPECT_EQ(after.out, "OK\n") << after.err;
   auto list_after = Etcdctl(Url("http", peers[0].client_port), {}, {"member", "list"});
   EXPECT_EQ(list_after.out, listed.out);
+}
+
+// etcd's SAN check on the peer port: a client certificate that names addresses must
+// name the one it connects from (127.0.0.1 here), directly or through a DNS name, unless
+// --experimental-peer-skip-client-san-verification. curl with each certificate against
+// the peer port's /members: the same answers from Debian's etcd and from etcpp.
+TEST(Tls, PeerPortChecksClientCertificateSanAsEtcd) {
+  Certificates certs;
+  for (const std::string& binary : {std::string("etcd"), EtcppBinary()}) {
+    for (bool skip : {false, true}) {
+      SCOPED_TRACE(binary + (skip ? " with the check skipped" : ""));
+      TempDir dir;
+      int client_port = FreePort(), peer_port = FreePort();
+      std::vector<std::string> argv = {binary, "--data-dir", dir.path() + "/data",
+                                       "--listen-client-urls", Url("http", client_port),
+                                       "--advertise-client-urls", Url("http", client_port),
+                                       "--listen-peer-urls", Url("https", peer_port),
+                                       "--initial-advertise-peer-urls", Url("https", peer_port),
+                                       "--initial-cluster", "default=" + Url("https", peer_port),
+                                       "--peer-cert-file", certs("server.pem"), "--peer-key-file", certs("server.key"),
+                                       "--peer-trusted-ca-file", certs("ca.pem"), "--peer-client-cert-auth"};
+      if (binary == "etcd") argv.insert(argv.end(), {"--logger", "zap", "--log-outputs", "stderr"});
+      if (skip) argv.push_back("--experimental-peer-skip-client-san-verification");
+      Server server(argv, dir.path() + "/log", client_port);
+      ASSERT_TRUE(server.Healthy()) << server.Log();
+      auto status = [&](const std::string& cert) {
+        return e2e::Run({"curl", "-s", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", certs("ca.pem"),
+                         "--cert", certs(cert + ".pem"), "--key", certs(cert + ".key"),
+                         Url("https", peer_port) + "/members"})
+            .out;
+      };
+      EXPECT_EQ(status("server"), "200");
+      EXPECT_EQ(status("named"), "200");  // localhost resolves to 127.0.0.1
+      EXPECT_EQ(status("elsewhere"), skip ? "200" : "000");
+      EXPECT_EQ(status("misnamed"), skip ? "200" : "000");
+      if (!skip) {
+        EXPECT_NE(server.Log().find("x509: certificate is valid for 127.0.0.9, not 127.0.0.1"), std::string::npos)
+            << server.Log();
+        EXPECT_NE(server.Log().find("does not match any of DNSNames"), std::string::npos) << server.Log();
+      }
+    }
+  }
 }
 
 }  // namespace

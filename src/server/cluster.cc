@@ -318,10 +318,8 @@ void EtcdServer::InstallSnapshot(uint64_t index) {
   std::string db = transport::SnapshotDbPath(snap_dir_, index);
   // Raft accepted the snapshot only after the transport wrote its file; without it (or
   // with a file we cannot open) this member cannot go on.
-  base::Status status = backend_->ReplaceWith(db);
+  base::Status status = store_->ReplaceBackend(db);
   ETCPP_ASSERT_MSG(status.ok(), ("installing snapshot " + db + ": " + status.ToString()).c_str());
-  status = store_->Reload();
-  ETCPP_ASSERT_MSG(status.ok(), ("loading snapshot " + db + ": " + status.ToString()).c_str());
   watchable_->Resync();
   ETCPP_ASSERT_MSG(backend_->ConsistentIndex() >= index, "a snapshot's backend behind its index");
   applied_index_ = backend_->ConsistentIndex();

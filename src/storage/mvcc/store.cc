@@ -96,8 +96,9 @@ Status Store::RestoreIndex(int64_t* last_main, int64_t* finished, int64_t* sched
   return read_meta_rev("scheduledCompactRev", scheduled);
 }
 
-Status Store::Reload() {
+Status Store::ReplaceBackend(const std::string& path) {
   std::unique_lock<std::shared_mutex> lock(mu_);
+  ETCPP_RETURN_IF_ERROR(backend_->ReplaceWith(path));
   index_ = TreeIndex();
   overlay_.clear();
   broken_ = Status::Ok();

@@ -99,9 +99,10 @@ class Store {
     return backend_->CommitIfDue(now);
   }
 
-  // Writer thread: rebuilds everything from the backend after its file was replaced
-  // (a snapshot from the leader). Readers wait for the rebuild.
-  base::Status Reload();
+  // Writer thread: replaces the backend's file with `path` (a snapshot from the leader)
+  // and rebuilds everything from it. Readers wait for both, so none reads the new file
+  // through the old index.
+  base::Status ReplaceBackend(const std::string& path);
 
   size_t KeyCountForTesting() const;
 

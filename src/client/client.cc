@@ -251,6 +251,14 @@ Result<Endpoint*> Client::PrepareStream(grpc::ClientContext& context, Clock::tim
   return endpoint;
 }
 
+Result<Endpoint*> Client::PrepareCall(Clock::time_point deadline, std::string& token) {
+  auto endpoint = PickEndpoint(deadline);
+  if (!endpoint.ok()) return endpoint.status();
+  std::lock_guard lock(mu_);
+  token = token_;
+  return endpoint;
+}
+
 #define ETCPP_DEFINE_UNARY(stub, method, request, response, retry)                         \
   Result<etcdserverpb::response> Client::method(const etcdserverpb::request& req) {        \
     etcdserverpb::response resp;                                                           \

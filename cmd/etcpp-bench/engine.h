@@ -65,6 +65,7 @@ class Engine {
 
   // Token bucket of --rate (0: unlimited): the time the caller's request may start.
   void SetRate(int64_t per_second);
+  bool limited() const { return interval_.count() != 0; }
   Clock::time_point Reserve();
 
   // Tasks: Run() returns once every task that called Hold() has called Release().

@@ -89,10 +89,12 @@ class UnaryClient : public Tag, public grpc::internal::CompletionQueueTag {
   void Next() {
     if (feed_.next >= feed_.total) return engine_.Release();
     report_ = fill_(feed_.next++, request_);
-    const auto start = engine_.Reserve();
-    if (start > Clock::now()) {
-      state_ = State::kWaiting;
-      return WakeAt(engine_, alarm_, start, this);
+    if (engine_.limited()) {
+      const auto start = engine_.Reserve();
+      if (start > Clock::now()) {
+        state_ = State::kWaiting;
+        return WakeAt(engine_, alarm_, start, this);
+      }
     }
     Send();
   }

@@ -65,10 +65,11 @@ class UnaryClient : public Tag, public grpc::internal::CompletionQueueTag {
     const auto now = Clock::now();
     Report& report = *reports_[report_];
     if (status_ != GRPC_STATUS_OK) {
-      report.AddError(ErrorText(grpc::Status(static_cast<grpc::StatusCode>(status_),
-                                             std::string(grpc::StringFromCopiedSlice(details_)))));
-    } else if (!ParseResponse()) {
-      report.AddError(ErrorText(grpc::Status(grpc::StatusCode::INTERNAL, "failed to parse the response")));
+      report.AddError(
+          ErrorText(grpc::Status(static_cast<grpc::StatusCode>(status_), grpc::StringFromCopiedSlice(details_))));
+    } else if (!ParseResponse()) {  // as grpc-go reports an answer it cannot decode
+      report.AddError(
+          ErrorText(grpc::Status(grpc::StatusCode::INTERNAL, "grpc: failed to unmarshal the received message")));
     } else {
       report.Add(now - sent_);
     }

@@ -1,5 +1,7 @@
 #include "engine.h"
 
+#include <grpcpp/test/channel_test_peer.h>
+
 #include <iostream>
 
 #include "client/errors.h"
@@ -85,6 +87,18 @@ base::Result<client::Endpoint*> Engine::Prepare(int client_index, grpc::ClientCo
   if (options_.user.empty()) return endpoints_[i];
   auto& connection = *connections_[i];
   return connection.PrepareStream(context, client::Client::Clock::now() + options_.dial_timeout);
+}
+
+base::Result<client::Endpoint*> Engine::PrepareCall(int client_index, std::string& token) {
+  const size_t i = client_index % connections_.size();
+  if (options_.user.empty()) return endpoints_[i];
+  return connections_[i]->PrepareCall(client::Client::Clock::now() + options_.dial_timeout, token);
+}
+
+grpc_channel* CoreChannel(client::Endpoint& endpoint) {
+  // gRPC C++ 1.51 has no public accessor; its test peer is an inline friend that reads
+  // the pointer and needs no library of its own.
+  return grpc::testing::ChannelTestPeer(endpoint.channel.get()).channel();
 }
 
 void Engine::SetRate(int64_t per_second) {

@@ -59,9 +59,13 @@ class Engine {
   // Prepares `context` for a call of simulated client `client_index` (the auth token,
   // no deadline: etcd's benchmark sets none either) and returns the endpoint to call.
   base::Result<client::Endpoint*> Prepare(int client_index, grpc::ClientContext& context);
+  // The same for a call over gRPC's C core: `token` gets the auth token, empty without
+  // --user.
+  base::Result<client::Endpoint*> PrepareCall(int client_index, std::string& token);
 
   // Token bucket of --rate (0: unlimited): the time the caller's request may start.
   void SetRate(int64_t per_second);
+  bool limited() const { return interval_.count() != 0; }
   Clock::time_point Reserve();
 
   // Tasks: Run() returns once every task that called Hold() has called Release().
@@ -83,6 +87,9 @@ class Engine {
   Clock::duration interval_{0};
   Clock::time_point next_start_{};
 };
+
+// The C core's channel under `endpoint`'s C++ channel, for calls that bypass the C++ API.
+grpc_channel* CoreChannel(client::Endpoint& endpoint);
 
 // Waits on the engine's queue until `when`, then proceeds `tag` (true).
 void WakeAt(Engine& engine, grpc::Alarm& alarm, Clock::time_point when, Tag* tag);

@@ -41,7 +41,7 @@ void Report::Begin() {
   begun_ = true;
 }
 
-void Report::End() { end_ = Clock::now(); }
+void Report::End(Clock::time_point at) { end_ = at; }
 
 size_t Report::errors() const {
   size_t n = 0;

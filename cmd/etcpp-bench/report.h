@@ -22,7 +22,7 @@ class Report {
 
   // The wall-clock span the rate is computed over: the first Begin to the last End.
   void Begin();
-  void End();
+  void End(Clock::time_point at = Clock::now());
   void Add(Clock::duration latency) { latencies_.push_back(std::chrono::duration<double>(latency).count()); }
   void AddError(const std::string& message) { ++errors_[message]; }
 

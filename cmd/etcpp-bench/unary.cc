@@ -1,5 +1,10 @@
 // put, range, txn-put and txn-mixed: --clients simulated clients, each with one unary
 // request in flight at a time, until --total requests have been sent.
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpcpp/impl/codegen/completion_queue_tag.h>
+#include <grpcpp/impl/codegen/slice.h>
+
 #include <iostream>
 #include <random>
 
@@ -15,9 +20,8 @@ using etcdserverpb::KV;
 template <typename Request>
 using Fill = std::function<size_t(int64_t index, Request& request)>;
 
-template <typename Request, typename Response>
-using PrepareFn = std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (KV::Stub::*)(
-    grpc::ClientContext*, const Request&, grpc::CompletionQueue*);
+// The path of a KV method, as gRPC sends it: "/etcdserverpb.KV/Range".
+std::string KvMethod(const char* name) { return std::string("/") + KV::service_full_name() + "/" + name; }
 
 // The requests of a workload, handed out in order to whichever client is free.
 struct Feed {
@@ -26,24 +30,57 @@ struct Feed {
 };
 
 // One simulated client: sends, waits for the answer, records it, sends the next.
+//
+// Each request is one call through gRPC's C core: one batch of all six operations of a
+// unary call on the engine's queue. gRPC's C++ async API takes two batches, a
+// ClientContext and more allocations per call, which made the tool itself the limit
+// against a fast server (docs/PERFORMANCE.md, "etcpp-bench"). The completion comes back
+// through the C++ queue, which hands it to FinalizeResult as it does for its own calls.
 template <typename Request, typename Response>
-class UnaryClient : public Tag {
+class UnaryClient : public Tag, public grpc::internal::CompletionQueueTag {
  public:
-  UnaryClient(Engine& engine, int index, Feed& feed, PrepareFn<Request, Response> prepare,
-              const Fill<Request>& fill, const std::vector<Report*>& reports)
-      : engine_(engine), index_(index), feed_(feed), prepare_(prepare), fill_(fill), reports_(reports) {}
+  UnaryClient(Engine& engine, int index, Feed& feed, const std::string& method, const Fill<Request>& fill,
+              const std::vector<Report*>& reports)
+      : engine_(engine), index_(index), feed_(feed), method_(method), fill_(fill), reports_(reports) {
+    grpc_metadata_array_init(&initial_metadata_);
+    grpc_metadata_array_init(&trailing_metadata_);
+  }
+  ~UnaryClient() override {
+    grpc_metadata_array_destroy(&initial_metadata_);
+    grpc_metadata_array_destroy(&trailing_metadata_);
+  }
 
   void Start() {
     engine_.Hold();
     Next();
   }
 
+  bool FinalizeResult(void** tag, bool*) override {
+    *tag = static_cast<Tag*>(this);
+    return true;
+  }
+
   void Proceed(bool) override {
     if (state_ == State::kWaiting) return Send();
+    const auto now = Clock::now();
     Report& report = *reports_[report_];
-    if (status_.ok()) report.Add(Clock::now() - sent_);
-    else report.AddError(ErrorText(status_));
-    report.End();
+    if (status_ != GRPC_STATUS_OK) {
+      report.AddError(
+          ErrorText(grpc::Status(static_cast<grpc::StatusCode>(status_), grpc::StringFromCopiedSlice(details_))));
+    } else if (!ParseResponse()) {  // as grpc-go reports an answer it cannot decode
+      report.AddError(
+          ErrorText(grpc::Status(grpc::StatusCode::INTERNAL, "grpc: failed to unmarshal the received message")));
+    } else {
+      report.Add(now - sent_);
+    }
+    report.End(now);
+    grpc_slice_unref(details_);
+    if (response_buffer_ != nullptr) grpc_byte_buffer_destroy(response_buffer_);
+    response_buffer_ = nullptr;
+    grpc_call_unref(call_);
+    call_ = nullptr;
+    // The arrays keep their storage for the next call; their entries belonged to the call.
+    initial_metadata_.count = trailing_metadata_.count = 0;
     Next();
   }
 
@@ -53,33 +90,83 @@ class UnaryClient : public Tag {
   void Next() {
     if (feed_.next >= feed_.total) return engine_.Release();
     report_ = fill_(feed_.next++, request_);
-    const auto start = engine_.Reserve();
-    if (start > Clock::now()) {
-      state_ = State::kWaiting;
-      return WakeAt(engine_, alarm_, start, this);
+    if (engine_.limited()) {
+      const auto start = engine_.Reserve();
+      if (start > Clock::now()) {
+        state_ = State::kWaiting;
+        return WakeAt(engine_, alarm_, start, this);
+      }
     }
     Send();
   }
 
   void Send() {
     state_ = State::kInFlight;
-    context_ = std::make_unique<grpc::ClientContext>();
-    auto endpoint = engine_.Prepare(index_, *context_);
     reports_[report_]->Begin();
+    auto endpoint = engine_.PrepareCall(index_, token_);
     if (!endpoint.ok()) {
       reports_[report_]->AddError(endpoint.status().message());
       return Next();
     }
+    if (*endpoint != endpoint_) {
+      endpoint_ = *endpoint;
+      channel_ = CoreChannel(*endpoint_);
+      registered_method_ = grpc_channel_register_call(channel_, method_.c_str(), nullptr, nullptr);
+    }
+    call_ = grpc_channel_create_registered_call(channel_, nullptr, GRPC_PROPAGATE_DEFAULTS, engine_.queue()->cq(),
+                                                registered_method_, gpr_inf_future(GPR_CLOCK_MONOTONIC), nullptr);
+    grpc_slice payload = grpc_slice_malloc(request_.ByteSizeLong());
+    request_.SerializeWithCachedSizesToArray(GRPC_SLICE_START_PTR(payload));
+    grpc_byte_buffer* message = grpc_raw_byte_buffer_create(&payload, 1);
+    grpc_slice_unref(payload);
+
+    grpc_op ops[6] = {};
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (!token_.empty()) {
+      // token_ stays unchanged until the call completes, as the metadata must.
+      token_metadata_.key = grpc_slice_from_static_string("token");
+      token_metadata_.value = grpc_slice_from_static_buffer(token_.data(), token_.size());
+      ops[0].data.send_initial_metadata.count = 1;
+      ops[0].data.send_initial_metadata.metadata = &token_metadata_;
+    }
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = message;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_metadata_;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &response_buffer_;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trailing_metadata_;
+    ops[5].data.recv_status_on_client.status = &status_;
+    ops[5].data.recv_status_on_client.status_details = &details_;
     sent_ = Clock::now();
-    reader_ = ((*endpoint)->kv.get()->*prepare_)(context_.get(), request_, engine_.queue());
-    reader_->StartCall();
-    reader_->Finish(&response_, &status_, this);
+    const grpc_call_error error =
+        grpc_call_start_batch(call_, ops, std::size(ops), static_cast<grpc::internal::CompletionQueueTag*>(this), nullptr);
+    grpc_byte_buffer_destroy(message);
+    if (error != GRPC_CALL_OK) {  // a bug here, not a failure of the server: nothing was sent
+      grpc_call_unref(call_);
+      call_ = nullptr;
+      reports_[report_]->AddError("grpc_call_start_batch failed: " + std::to_string(error));
+      return Next();
+    }
+  }
+
+  bool ParseResponse() {
+    if (response_buffer_ == nullptr) return false;
+    grpc_byte_buffer_reader reader;
+    if (!grpc_byte_buffer_reader_init(&reader, response_buffer_)) return false;
+    grpc_slice bytes = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    const bool ok = response_.ParseFromArray(GRPC_SLICE_START_PTR(bytes), static_cast<int>(GRPC_SLICE_LENGTH(bytes)));
+    grpc_slice_unref(bytes);
+    return ok;
   }
 
   Engine& engine_;
   const int index_;
   Feed& feed_;
-  const PrepareFn<Request, Response> prepare_;
+  const std::string& method_;
   const Fill<Request>& fill_;
   const std::vector<Report*>& reports_;
 
@@ -87,20 +174,30 @@ class UnaryClient : public Tag {
   grpc::Alarm alarm_;
   Request request_;
   size_t report_ = 0;
-  std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> reader_;
-  Response response_;
-  grpc::Status status_;
   Clock::time_point sent_;
+
+  client::Endpoint* endpoint_ = nullptr;  // the endpoint channel_ and registered_method_ belong to
+  grpc_channel* channel_ = nullptr;
+  void* registered_method_ = nullptr;
+  std::string token_;
+  grpc_metadata token_metadata_{};
+
+  grpc_call* call_ = nullptr;
+  grpc_metadata_array initial_metadata_, trailing_metadata_;
+  grpc_byte_buffer* response_buffer_ = nullptr;
+  grpc_status_code status_ = GRPC_STATUS_OK;
+  grpc_slice details_{};
+  Response response_;
 };
 
 template <typename Request, typename Response>
-void RunUnary(Engine& engine, int64_t total, PrepareFn<Request, Response> prepare,
-              const Fill<Request>& fill, const std::vector<Report*>& reports) {
+void RunUnary(Engine& engine, int64_t total, const char* method, const Fill<Request>& fill,
+              const std::vector<Report*>& reports) {
   Feed feed{0, total};
+  const std::string path = KvMethod(method);
   std::vector<std::unique_ptr<UnaryClient<Request, Response>>> clients;
   for (int i = 0; i < engine.clients(); ++i)
-    clients.push_back(std::make_unique<UnaryClient<Request, Response>>(engine, i, feed, prepare, fill, reports));
+    clients.push_back(std::make_unique<UnaryClient<Request, Response>>(engine, i, feed, path, fill, reports));
   for (auto& c : clients) c->Start();
   engine.Run();
 }
@@ -135,7 +232,7 @@ int RunPut(Engine& engine, const GlobalOptions& options, const Flags& flags) {
   };
   Report report("put");
   engine.SetRate(f("rate"));
-  RunUnary(engine, f("total"), &KV::Stub::PrepareAsyncPut, fill, {&report});
+  RunUnary<etcdserverpb::PutRequest, etcdserverpb::PutResponse>(engine, f("total"), "Put", fill, {&report});
   return PrintReports(options, {&report}, {""});
 }
 
@@ -157,7 +254,7 @@ int RunRange(Engine& engine, const GlobalOptions& options, const Flags& flags) {
   };
   Report report("range");
   engine.SetRate(f("rate"));
-  RunUnary(engine, f("total"), &KV::Stub::PrepareAsyncRange, fill, {&report});
+  RunUnary<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(engine, f("total"), "Range", fill, {&report});
   return PrintReports(options, {&report}, {""});
 }
 
@@ -179,7 +276,7 @@ int RunTxnPut(Engine& engine, const GlobalOptions& options, const Flags& flags) 
   };
   Report report("txn-put");
   engine.SetRate(f("rate"));
-  RunUnary(engine, f("total"), &KV::Stub::PrepareAsyncTxn, fill, {&report});
+  RunUnary<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>(engine, f("total"), "Txn", fill, {&report});
   return PrintReports(options, {&report}, {""});
 }
 
@@ -216,7 +313,7 @@ int RunTxnMixed(Engine& engine, const GlobalOptions& options, const Flags& flags
   };
   Report read("txn-mixed-read"), write("txn-mixed-write");
   engine.SetRate(f("rate"));
-  RunUnary(engine, f("total"), &KV::Stub::PrepareAsyncTxn, fill, {&read, &write});
+  RunUnary<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>(engine, f("total"), "Txn", fill, {&read, &write});
   const size_t reads = read.successes() + read.errors(), writes = write.successes() + write.errors();
   return PrintReports(options, {&read, &write},
                       {"Total Read Ops: " + std::to_string(reads) + "\nDetails:",

@@ -137,6 +137,10 @@ class Client {
   // waiting at most until `deadline`, with `context` carrying the auth token. The
   // Endpoint lives as long as the Client.
   base::Result<Endpoint*> PrepareStream(grpc::ClientContext& context, Clock::time_point deadline);
+  // The same for a caller that builds its calls on the endpoint's channel without a
+  // ClientContext (etcpp-bench, over gRPC's C core): `token` gets the auth token to send,
+  // empty without a username.
+  base::Result<Endpoint*> PrepareCall(Clock::time_point deadline, std::string& token);
 
   // Authenticates again (streams call this when the server calls their token invalid);
   // OK without a username.

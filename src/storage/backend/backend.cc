@@ -142,6 +142,7 @@ Status Backend::OpenEnv() {
   }
   rc = mdb_txn_commit(txn);
   if (rc != 0) return LmdbStatus(rc, "commit bucket creation");
+  NoteFileSize();
   return Status::Ok();
 }
 
@@ -180,16 +181,15 @@ int64_t Backend::map_size_bytes() const {
   return map_size_bytes_;
 }
 
-Result<int64_t> Backend::SizeBytes() const {
-  // fstat of the open file, not stat of its path: the quota check runs for every write,
-  // and a path walk per write was a few per cent of the server's CPU.
-  std::shared_lock<std::shared_mutex> lock(remap_mu_);
-  if (env_ == nullptr) return Status(Code::kUnavailable, "backend: closed after a failed swap");
+Result<int64_t> Backend::SizeBytes() const { return file_size_.load(); }
+
+// The file grows only when a write transaction commits, so its size is taken then and
+// read from memory by the quota check that every write makes (a stat() per write was a
+// few per cent of the server's CPU).
+void Backend::NoteFileSize() {
   mdb_filehandle_t fd;
-  if (int rc = mdb_env_get_fd(env_, &fd); rc != 0) return LmdbStatus(rc, "get file handle");
   struct stat st;
-  if (::fstat(fd, &st) != 0) return ErrnoStatus("stat " + DataPath());
-  return static_cast<int64_t>(st.st_size);
+  if (mdb_env_get_fd(env_, &fd) == 0 && ::fstat(fd, &st) == 0) file_size_ = static_cast<int64_t>(st.st_size);
 }
 
 Result<int64_t> Backend::SizeInUseBytes() const {
@@ -368,6 +368,7 @@ Status Backend::Commit() {
   }
   pending_.clear();
   last_commit_ = std::chrono::steady_clock::now();
+  NoteFileSize();
   if (post_commit_hook_) post_commit_hook_();
   return Status::Ok();
 }

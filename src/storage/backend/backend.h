@@ -37,6 +37,7 @@
 #include <lmdb.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -175,6 +176,7 @@ class Backend {
 
   explicit Backend(Config config) : config_(std::move(config)) {}
   base::Status OpenEnv() /* requires remap_mu_ exclusive or no readers yet */;
+  void NoteFileSize();
   void CloseEnv();
   void CheckOwner();
   base::Status EnsureWriteTxn();
@@ -188,6 +190,7 @@ class Backend {
   MDB_env* env_ = nullptr;
   std::array<MDB_dbi, kBucketCount> dbis_{};
   int64_t map_size_bytes_ = 0;
+  std::atomic<int64_t> file_size_{0};  // after the last commit or open (any thread reads it)
   // Shared by every ReadTxn; exclusive while the map is remapped (grow, defragment).
   mutable std::shared_mutex remap_mu_;
 

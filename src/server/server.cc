@@ -349,7 +349,7 @@ etcdserverpb::StatusResponse EtcdServer::Status() const {
   etcdserverpb::StatusResponse status;
   FillHeader(status.mutable_header());
   status.set_version(kEtcdVersion);
-  status.set_dbsize(backend_->SizeBytes().ok() ? *backend_->SizeBytes() : 0);
+  status.set_dbsize(backend_->SizeBytes());
   status.set_dbsizeinuse(backend_->SizeInUseBytes().ok() ? *backend_->SizeInUseBytes() : 0);
   status.set_leader(leader_.load());
   status.set_raftindex(commit_index_.load());
@@ -360,7 +360,7 @@ etcdserverpb::StatusResponse EtcdServer::Status() const {
 }
 
 std::string EtcdServer::MetricsText() {
-  if (auto size = backend_->SizeBytes(); size.ok()) metrics_.db_total_size_bytes.Set(*size);
+  metrics_.db_total_size_bytes.Set(backend_->SizeBytes());
   if (auto size = backend_->SizeInUseBytes(); size.ok()) {
     metrics_.db_total_size_in_use_bytes.Set(*size);
   }

@@ -181,7 +181,7 @@ int64_t Backend::map_size_bytes() const {
   return map_size_bytes_;
 }
 
-Result<int64_t> Backend::SizeBytes() const { return file_size_.load(); }
+int64_t Backend::SizeBytes() const { return file_size_.load(); }
 
 // The file grows only when a write transaction commits, so its size is taken then and
 // read from memory by the quota check that every write makes (a stat() per write was a
@@ -237,9 +237,7 @@ Result<uint32_t> Backend::Hash(const std::function<bool(Bucket, std::string_view
 
 Status Backend::CheckQuota(int64_t cost_bytes) const {
   if (config_.quota_bytes < 0) return Status::Ok();
-  Result<int64_t> size = SizeBytes();
-  if (!size.ok()) return size.status();
-  if (*size + cost_bytes > config_.quota_bytes) {
+  if (SizeBytes() + cost_bytes > config_.quota_bytes) {
     return Status(Code::kResourceExhausted, "mvcc: database space exceeded");
   }
   return Status::Ok();
@@ -382,8 +380,7 @@ Status Backend::CommitIfDue(std::chrono::steady_clock::time_point now) {
 
 Result<int64_t> Backend::Defragment() {
   ETCPP_RETURN_IF_ERROR(Commit());
-  Result<int64_t> before = SizeBytes();
-  if (!before.ok()) return before.status();
+  int64_t before = SizeBytes();
   // The copy runs in LMDB's own read transaction: readers carry on, and no write can
   // slip in because writes come only from this (the owner) thread.
   std::string tmp = DataPath() + ".defrag";
@@ -412,9 +409,7 @@ Result<int64_t> Backend::Defragment() {
     }
     ETCPP_RETURN_IF_ERROR(OpenEnv());
   }
-  Result<int64_t> after = SizeBytes();
-  if (!after.ok()) return after.status();
-  return *before - *after;
+  return before - SizeBytes();
 }
 
 Status Backend::CopyTo(int fd) const {

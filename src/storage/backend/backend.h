@@ -115,7 +115,7 @@ class Backend {
   base::Result<ReadTxn> Read() const;
   // Size of the data file on disk, and the part of it not on LMDB's free list. Both
   // reflect the last commit.
-  base::Result<int64_t> SizeBytes() const;
+  int64_t SizeBytes() const;
   base::Result<int64_t> SizeInUseBytes() const;
   // kResourceExhausted "mvcc: database space exceeded" (etcd's ErrNoSpace) when writing
   // `cost_bytes` more would take the file over the quota.
